@@ -1,0 +1,358 @@
+"""The crawl store: one SQLite file per run, shared by every later step.
+
+The crawl writes it (:mod:`pipelines.store`), the backlink importer adds its
+tables to it, and the equity model and the report read it. This module is the
+schema and a thin, typed access layer; it imports nothing from Scrapy, so the
+post-crawl steps and the benchmarks use it directly.
+
+Design choices (see ``docs/store.md`` for the full column reference):
+
+* URLs are interned: every URL is stored once in ``urls`` and referred to by
+  an integer id everywhere else. Interning goes through SQLite itself with a
+  bounded LRU memo in front, so memory stays flat however many URLs exist.
+* ``links`` holds one row per ``<a href>``/``<area href>`` (the source of truth
+  for exports and findings); ``edges`` holds the same http(s) links of a page
+  packed into one int64 array, so the equity model loads tens of millions of
+  links in seconds instead of iterating rows in Python.
+* Writes are batched by the caller and committed per batch; a crash or Ctrl-C
+  loses at most the batch in flight, and WAL mode keeps readers unblocked.
+* Every table is keyed so that writing the same page again (a resumed crawl)
+  replaces rows instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+__all__ = [
+    "EDGE_FLAG_FOLLOWED",
+    "EDGE_FLAG_INTERNAL",
+    "POSITIONS",
+    "POSITION_CODES",
+    "SCHEMA_VERSION",
+    "STORE_FILENAME",
+    "CrawlStore",
+    "StoreError",
+    "pack_edges",
+    "unpack_edges",
+]
+
+STORE_FILENAME: Final = "crawl.sqlite"
+SCHEMA_VERSION: Final = 1
+
+#: Link positions, in the order of their integer codes in the store.
+POSITIONS: Final = ("content", "nav", "header", "footer", "aside", "breadcrumb")
+POSITION_CODES: Final = {name: code for code, name in enumerate(POSITIONS)}
+
+# Bit layout of one packed edge (int64): dst_id << 8 | flags.
+#   bits 0-2: position code; bit 3: followed; bit 4: internal (in crawl scope).
+EDGE_POSITION_MASK: Final = 0b111
+EDGE_FLAG_FOLLOWED: Final = 1 << 3
+EDGE_FLAG_INTERNAL: Final = 1 << 4
+_EDGE_SHIFT: Final = 8
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL              -- JSON
+);
+CREATE TABLE IF NOT EXISTS urls (
+    id  INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE         -- normalised absolute URL
+);
+-- One row per URL the crawl fetched or decided about (fetched, redirected,
+-- failed, blocked by robots.txt, cut by a cap or a trap, non-HTML).
+CREATE TABLE IF NOT EXISTS pages (
+    url_id        INTEGER PRIMARY KEY,   -- the URL this row is about
+    requested_id  INTEGER,               -- first URL requested when redirected here
+    kind          TEXT NOT NULL,         -- html | other | redirect | error | failed
+                                         -- | blocked | oversize | trap | skipped
+    status        INTEGER,               -- HTTP status; NULL when no answer
+    content_type  TEXT,
+    depth         INTEGER,               -- click depth (exact BFS, set at the end)
+    crawl_depth   INTEGER,               -- depth of the request that fetched it
+    response_ms   REAL,
+    size_bytes    INTEGER,
+    title         TEXT,
+    h1            TEXT,
+    meta_robots   TEXT,                  -- raw content of <meta name=robots>
+    x_robots_tag  TEXT,                  -- raw X-Robots-Tag header
+    noindex       INTEGER NOT NULL DEFAULT 0,
+    nofollow      INTEGER NOT NULL DEFAULT 0,
+    canonical_id  INTEGER,               -- absolute canonical, interned
+    hreflang      TEXT,                  -- JSON [[lang, url], ...]
+    word_count    INTEGER,
+    signature     TEXT,                  -- JSON list of top terms (topical relevance)
+    in_sitemap    INTEGER NOT NULL DEFAULT 0,
+    n_links       INTEGER,
+    error         TEXT,                  -- why it failed / was skipped, in words
+    fetched_at    REAL                   -- UNIX time
+);
+CREATE TABLE IF NOT EXISTS links (
+    src_id    INTEGER NOT NULL,          -- page the link is on (pages.url_id)
+    ord       INTEGER NOT NULL,          -- order on the page, from 0
+    dst_id    INTEGER,                   -- normalised target; NULL for mailto: etc.
+    href      TEXT NOT NULL,             -- as written
+    anchor    TEXT NOT NULL,             -- visible text, or alt text if is_image
+    is_image  INTEGER NOT NULL DEFAULT 0,
+    rel       TEXT,                      -- rel tokens, space-separated, lower-case
+    followed  INTEGER NOT NULL,
+    position  INTEGER NOT NULL,          -- POSITION_CODES
+    internal  INTEGER NOT NULL,          -- target inside the crawl scope
+    kind      TEXT NOT NULL DEFAULT 'http', -- http | mailto | tel | javascript | data | other
+    PRIMARY KEY (src_id, ord)
+) WITHOUT ROWID;
+-- The http(s) links of a page packed as int64 (dst_id << 8 | flags): see pack_edges.
+CREATE TABLE IF NOT EXISTS edges (
+    src_id INTEGER PRIMARY KEY,
+    packed BLOB NOT NULL
+);
+-- Each redirect hop: src answered status with a Location resolving to dst.
+CREATE TABLE IF NOT EXISTS redirects (
+    src_id INTEGER PRIMARY KEY,
+    dst_id INTEGER,                      -- NULL when the Location was unusable
+    status INTEGER NOT NULL
+);
+-- URLs known from outside the link graph: start URLs, sitemaps, backlink
+-- targets, a user's list. The orphan candidates.
+CREATE TABLE IF NOT EXISTS known_urls (
+    url_id INTEGER NOT NULL,
+    source TEXT NOT NULL,                -- start | sitemap | backlink | list
+    PRIMARY KEY (url_id, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS traps (
+    url_id  INTEGER PRIMARY KEY,
+    pattern TEXT NOT NULL,               -- the pattern whose cap it hit
+    reason  TEXT NOT NULL
+);
+"""
+
+# Created when the crawl is finalised: maintaining them during millions of
+# inserts costs more than building them once.
+_FINAL_INDEXES = """
+CREATE INDEX IF NOT EXISTS links_by_dst ON links (dst_id);
+CREATE INDEX IF NOT EXISTS redirects_by_dst ON redirects (dst_id);
+"""
+
+
+class StoreError(Exception):
+    """The store is missing, unreadable, or from an incompatible version."""
+
+
+def pack_edges(dst_ids: Sequence[int], flags: Sequence[int]) -> bytes:
+    """Pack a page's http(s) links for the ``edges`` table.
+
+    Parameters
+    ----------
+    dst_ids : sequence of int
+        Interned target URL ids, in page order.
+    flags : sequence of int
+        Position code | ``EDGE_FLAG_FOLLOWED`` | ``EDGE_FLAG_INTERNAL`` per link.
+
+    Returns
+    -------
+    bytes
+        Little-endian int64 values ``dst_id << 8 | flags``.
+    """
+    packed = (np.asarray(dst_ids, dtype="<i8") << _EDGE_SHIFT) | np.asarray(flags, dtype="<i8")
+    return packed.tobytes()
+
+
+def unpack_edges(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`pack_edges`: ``(dst_ids, flags)`` as int64 arrays."""
+    packed = np.frombuffer(blob, dtype="<i8")
+    return packed >> _EDGE_SHIFT, packed & 0xFF
+
+
+class CrawlStore:
+    """An open crawl store.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file, or a run folder (the file is then ``crawl.sqlite`` in it).
+    create : bool
+        Create the file and the schema if missing. Readers pass ``False`` and
+        get a :class:`StoreError` for a missing or foreign file.
+    url_cache_size : int
+        How many URL -> id pairs the interning memo keeps.
+    """
+
+    def __init__(
+        self, path: str | Path, *, create: bool = False, url_cache_size: int = 200_000
+    ) -> None:
+        path = Path(path)
+        if path.is_dir() or path.suffix != ".sqlite":
+            path = path / STORE_FILENAME
+        self.path = path
+        if not create and not path.is_file():
+            raise StoreError(f"no crawl store at {path}: is this a linkspider run folder?")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
+            self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+            if create:
+                self.conn.executescript(_SCHEMA)
+                self._init_version()
+            else:
+                self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a readable crawl store: {exc}") from exc
+        self._url_ids: OrderedDict[str, int] = OrderedDict()
+        self._url_cache_size = url_cache_size
+
+    # -- lifecycle -------------------------------------------------------
+
+    def _init_version(self) -> None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif json.loads(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has store schema {row[0]}, expected {SCHEMA_VERSION}")
+
+    def _check_version(self) -> None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a crawl store: {exc}") from exc
+        if row is None or json.loads(row[0]) != SCHEMA_VERSION:
+            found = "none" if row is None else row[0]
+            raise StoreError(
+                f"{self.path} has store schema {found}; this linkspider reads {SCHEMA_VERSION}"
+            )
+
+    def executescript(self, script: str) -> None:
+        """Run DDL (other components add their own tables, e.g. backlinks)."""
+        self.conn.executescript(script)
+
+    def finalise(self) -> None:
+        """Build the read-side indexes and refresh the planner's statistics."""
+        self.conn.executescript(_FINAL_INDEXES)
+        self.conn.execute("PRAGMA optimize")
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.conn.close()
+
+    def __enter__(self) -> CrawlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ----------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a write batch (one transaction)."""
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        """End a write batch."""
+        self.conn.execute("COMMIT")
+
+    # -- metadata --------------------------------------------------------
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store one JSON-serialisable metadata value (run facts, settings)."""
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """Read one metadata value, or ``default``."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def all_meta(self) -> dict[str, Any]:
+        """All metadata as a dict."""
+        return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
+
+    # -- URL interning ---------------------------------------------------
+
+    def intern(self, urls: Iterable[str]) -> dict[str, int]:
+        """Return ids for URLs, adding the unknown ones.
+
+        Parameters
+        ----------
+        urls : iterable of str
+            Normalised URLs (duplicates allowed).
+
+        Returns
+        -------
+        dict
+            ``{url: id}`` for every distinct URL given.
+        """
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        memo = self._url_ids
+        for url in urls:
+            if url in found:
+                continue
+            url_id = memo.get(url)
+            if url_id is None:
+                missing.append(url)
+                found[url] = -1
+            else:
+                memo.move_to_end(url)
+                found[url] = url_id
+        if missing:
+            unique_missing = list(dict.fromkeys(missing))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO urls(url) VALUES (?)", ((u,) for u in unique_missing)
+            )
+            # Look the ids up in chunks below SQLite's host-parameter limit.
+            for start in range(0, len(unique_missing), 900):
+                chunk = unique_missing[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                for url, url_id in self.conn.execute(
+                    f"SELECT url, id FROM urls WHERE url IN ({marks})", chunk
+                ):
+                    found[url] = url_id
+                    memo[url] = url_id
+            while len(memo) > self._url_cache_size:
+                memo.popitem(last=False)
+        return found
+
+    def url_id(self, url: str) -> int | None:
+        """Id of a URL already in the store, or ``None`` (does not add it)."""
+        row = self.conn.execute("SELECT id FROM urls WHERE url=?", (url,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def url_of(self, url_id: int) -> str:
+        """The URL behind an id."""
+        row = self.conn.execute("SELECT url FROM urls WHERE id=?", (url_id,)).fetchone()
+        if row is None:
+            raise KeyError(url_id)
+        return str(row[0])
+
+    # -- reading ---------------------------------------------------------
+
+    def iter_edges(self, batch_size: int = 4096) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield ``(src_id, dst_ids, flags)`` for every page that has http(s) links."""
+        cursor = self.conn.execute("SELECT src_id, packed FROM edges ORDER BY src_id")
+        while rows := cursor.fetchmany(batch_size):
+            for src_id, blob in rows:
+                dst_ids, flags = unpack_edges(blob)
+                yield int(src_id), dst_ids, flags
+
+    def count(self, table: str) -> int:
+        """Number of rows in one of the store's tables."""
+        if not table.isidentifier():
+            raise ValueError(table)
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
