@@ -132,6 +132,31 @@ CREATE TABLE IF NOT EXISTS traps (
     pattern TEXT NOT NULL,               -- the pattern whose cap it hit
     reason  TEXT NOT NULL
 );
+-- Merged backlinks: one row per (normalised source URL, normalised target URL).
+-- Written by pipelines.backlinks; read by the equity model and the report.
+CREATE TABLE IF NOT EXISTS backlinks (
+    id             INTEGER PRIMARY KEY,
+    source_url     TEXT NOT NULL,
+    source_host    TEXT NOT NULL,
+    source_domain  TEXT NOT NULL,        -- registrable domain (Public Suffix List)
+    target_id      INTEGER NOT NULL,     -- urls.id of the normalised target
+    anchor         TEXT,
+    followed       INTEGER NOT NULL,     -- 0 for nofollow / ugc / sponsored
+    nofollow       INTEGER NOT NULL DEFAULT 0,
+    ugc            INTEGER NOT NULL DEFAULT 0,
+    sponsored      INTEGER NOT NULL DEFAULT 0,
+    is_image       INTEGER NOT NULL DEFAULT 0,
+    lost           INTEGER NOT NULL DEFAULT 0,
+    lost_date      TEXT,                 -- ISO date
+    first_seen     TEXT,
+    last_seen      TEXT,
+    metric_name    TEXT,                 -- DR, UR, AS, PA, DA, TF, CF
+    metric_value   REAL,                 -- as the vendor gave it
+    authority      REAL,                 -- metric scaled to [0, 1]; NULL when unknown
+    vendors        TEXT NOT NULL,        -- JSON list of vendors that reported it
+    origins        TEXT NOT NULL,        -- JSON list of [file, line]
+    UNIQUE (source_url, target_id)
+);
 """
 
 # Created when the crawl is finalised: maintaining them during millions of
