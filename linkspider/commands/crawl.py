@@ -5,7 +5,7 @@ command replace a built-in one). It behaves the same, plus:
 
 * a spider with a ``check_arguments(args)`` class method (the site spider)
   has its ``-a`` arguments validated first; a mistake prints one line,
-  ``error: ...``, and exits with status 2, without a traceback or a run;
+  ``error: ...``, and exits with status 2: no traceback, no log, no run;
 * after the crawl it prints ``Run folder: ...`` and, if the crawl could not
   do its job (site unreachable, robots.txt unavailable or forbidding
   everything), that reason as the last line, exiting with status 1.
@@ -17,26 +17,53 @@ import sys
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
+from scrapy.spiderloader import get_spider_loader
 
 if TYPE_CHECKING:
     import argparse
 
+    from scrapy.settings import Settings
+
+_ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def _crawler_process(settings: Settings) -> CrawlerProcess | AsyncCrawlerProcess:
+    """The process class ``scrapy.cmdline`` would pick for these settings."""
+    if (
+        settings["TWISTED_REACTOR"] == _ASYNCIO_REACTOR
+        and not settings.getbool("FORCE_CRAWLER_PROCESS")
+    ) or not settings.getbool("TWISTED_REACTOR_ENABLED"):
+        return AsyncCrawlerProcess(settings)
+    return CrawlerProcess(settings)
+
 
 class Command(ScrapyCrawlCommand):
+    # Built in run(), after the arguments are checked: creating it starts logging.
+    requires_crawler_process = False
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        if len(args) == 1:
+            try:
+                spidercls = get_spider_loader(self.settings).load(args[0])
+            except KeyError:
+                print(f"error: no spider named {args[0]!r} (scrapy list shows them)", file=sys.stderr)
+                self.exitcode = 2
+                return
+            check = getattr(spidercls, "check_arguments", None)
+            if check is not None:
+                try:
+                    check(opts.spargs)
+                except ValueError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    self.exitcode = 2
+                    return
+        self.crawler_process = _crawler_process(self.settings)
         if len(args) != 1:
             super().run(args, opts)  # Scrapy's own usage errors
             return
-        assert self.crawler_process
         crawler = self._create_crawler(args[0])
-        check = getattr(crawler.spidercls, "check_arguments", None)
-        if check is not None:
-            try:
-                check(opts.spargs)
-            except ValueError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                self.exitcode = 2
-                return
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
@@ -49,6 +76,3 @@ class Command(ScrapyCrawlCommand):
         if fatal:
             print(f"error: {fatal}", file=sys.stderr)
             self.exitcode = 1
-
-
-__all__ = ["Command"]
