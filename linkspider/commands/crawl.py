@@ -48,7 +48,9 @@ class Command(ScrapyCrawlCommand):
             try:
                 spidercls = get_spider_loader(self.settings).load(args[0])
             except KeyError:
-                print(f"error: no spider named {args[0]!r} (scrapy list shows them)", file=sys.stderr)
+                print(
+                    f"error: no spider named {args[0]!r} (scrapy list shows them)", file=sys.stderr
+                )
                 self.exitcode = 2
                 return
             check = getattr(spidercls, "check_arguments", None)
