@@ -10,8 +10,9 @@
   ``LINKSPIDER_BACKOFF_PAUSE`` seconds, doubling on each further run up to
   ``LINKSPIDER_BACKOFF_MAX_DELAY``.
 
-While a host is paused its requests wait in this middleware (they stay
-"active", so the engine schedules nothing more meanwhile). 429 and 503 are
+While a host is paused its download slot does not start any request (those
+already queued in the slot wait too), and new requests for it wait in this
+middleware. 429 and 503 are
 removed from ``RETRY_HTTP_CODES`` in the project settings: this middleware
 retries them, with the wait Scrapy's RetryMiddleware does not have.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import sleep
+from scrapy.utils.asyncio import call_later, sleep
 
 from linkspider.politeness import clock_for, parse_retry_after
 
@@ -92,6 +93,19 @@ class BackoffMiddleware:
     def _slot(self, request: Request) -> str:
         return self.crawler.engine.downloader.get_slot_key(request)
 
+    def _pause(self, key: str, seconds: float) -> None:
+        self.clock.pause(key, seconds)
+        downloader = self.crawler.engine.downloader
+        slot = downloader.slots.get(key)
+        if slot is None:
+            return
+        # The slot's own "call later" (what DOWNLOAD_DELAY uses) holds its
+        # queue: requests already past the middlewares wait as well.
+        if slot.latercall is not None:
+            slot.latercall.cancel()  # a pending delay is at most slot.delay
+            seconds = max(seconds, slot.delay)
+        slot.latercall = call_later(seconds, downloader._latercall, slot)
+
     async def process_request(self, request: Request) -> None:
         wait = self.clock.wait_for(self._slot(request))
         while wait > 0:
@@ -116,7 +130,7 @@ class BackoffMiddleware:
                     slot,
                     pause,
                 )
-                self.clock.pause(slot, pause)
+                self._pause(slot, pause)
                 stats.inc_value("linkspider/backoff/pauses")
         else:
             self._error_runs[slot] = 0
@@ -127,7 +141,7 @@ class BackoffMiddleware:
         retry_after = parse_retry_after(response.headers.get(b"Retry-After"))
         delay = retry_after if retry_after is not None else self.config.base_delay * 2**attempt
         delay = min(delay, self.config.max_delay)
-        self.clock.pause(slot, delay)
+        self._pause(slot, delay)
         stats.inc_value(f"linkspider/backoff/status/{status}")
         if attempt >= self.config.retry_times:
             logger.warning(
