@@ -17,25 +17,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
-from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
 from scrapy.spiderloader import get_spider_loader
+
+from linkspider.commands._process import crawler_process
 
 if TYPE_CHECKING:
     import argparse
-
-    from scrapy.settings import Settings
-
-_ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-
-
-def _crawler_process(settings: Settings) -> CrawlerProcess | AsyncCrawlerProcess:
-    """The process class ``scrapy.cmdline`` would pick for these settings."""
-    if (
-        settings["TWISTED_REACTOR"] == _ASYNCIO_REACTOR
-        and not settings.getbool("FORCE_CRAWLER_PROCESS")
-    ) or not settings.getbool("TWISTED_REACTOR_ENABLED"):
-        return AsyncCrawlerProcess(settings)
-    return CrawlerProcess(settings)
 
 
 class Command(ScrapyCrawlCommand):
@@ -61,7 +48,7 @@ class Command(ScrapyCrawlCommand):
                     print(f"error: {exc}", file=sys.stderr)
                     self.exitcode = 2
                     return
-        self.crawler_process = _crawler_process(self.settings)
+        self.crawler_process = crawler_process(self.settings)
         if len(args) != 1:
             super().run(args, opts)  # Scrapy's own usage errors
             return
