@@ -27,6 +27,7 @@ bytes, a 10 MB single line) yields best-effort facts, never an exception.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -100,7 +101,7 @@ _VALUED_ROBOTS: Final = frozenset(
     {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}
 )
 _TERM: Final = re.compile(r"[^\W\d_]{3,}")
-_SIGNATURE_TEXT_CHARS: Final = 20_000
+_SIGNATURE_TEXT_CHARS: Final = 4_000
 _STOPWORDS_TEXT: Final = """
     about above after again against all also and any are because been before being below
     between both but can could did does doing down during each few for from further had
@@ -455,8 +456,16 @@ def _own_positions(element: Any, rules: PositionRules) -> tuple[set[str], set[st
     return found, page_scoped, sectioning
 
 
+_MEANINGFUL_TAGS: Final = frozenset(_TAG_POSITIONS) | _SECTIONING
+_MEANINGFUL_ATTRIBUTES: Final = frozenset({"role", "aria-label", "itemtype", "class", "id"})
+
+
 def _descend(state: _State, element: Any, rules: PositionRules) -> _State:
-    if not isinstance(element.tag, str):
+    tag = element.tag
+    # Fast path: most ancestors (<p>, <li>, <div> without class) say nothing.
+    if tag not in _MEANINGFUL_TAGS and _MEANINGFUL_ATTRIBUTES.isdisjoint(element.keys()):
+        return state
+    if not isinstance(tag, str):
         return state
     positions, sectioned = state
     found, page_scoped, sectioning = _own_positions(element, rules)
@@ -494,6 +503,12 @@ def _links(
     memo: dict[Any, _State] = {}
     links: list[Link] = []
     precedence = rules.precedence
+    # "/path" resolves against the origin only: joined by hand, the result is
+    # the same string on every page, so the normaliser's memo serves it.
+    scheme, _, rest = base.partition("://")
+    origin = f"{scheme}://{rest.partition('/')[0].partition('?')[0].partition('#')[0]}"
+    normalise = normaliser.normalise
+    internal_of: dict[str, bool] = {}
     for element in root.iter("a", "area"):
         href = element.get("href")
         if href is None:
@@ -525,10 +540,20 @@ def _links(
                     is_image = True
                     break
         kind = _href_kind(href)
-        target = normaliser.normalise(href, base) if kind == HrefKind.HTTP else None
-        followed = not page_nofollow and not (rel and NOT_FOLLOWED_RELS.intersection(rel))
         if kind != HrefKind.HTTP:
+            target = None
             followed = False
+        else:
+            if href[:1] == "/" and href[1:2] not in ("/", "\\"):
+                target = normalise(origin + href)
+            else:
+                target = normalise(href, base)
+            followed = not page_nofollow and not (rel and NOT_FOLLOWED_RELS.intersection(rel))
+        internal = False
+        if target is not None and is_internal is not None:
+            internal = internal_of.get(target)  # type: ignore[assignment]
+            if internal is None:
+                internal = internal_of[target] = is_internal(target)
         links.append(
             Link(
                 url=target,
@@ -537,7 +562,7 @@ def _links(
                 rel=rel,
                 followed=followed,
                 position=position,
-                internal=bool(target and is_internal and is_internal(target)),
+                internal=internal,
                 is_image=is_image,
                 kind=kind,
             )
@@ -582,17 +607,15 @@ def _joined_text(element: Any) -> str:
 
 
 def _signature(title: str | None, h1: str | None, text: str, size: int) -> list[str]:
-    """Top terms: title and h1 count three times, then the main text."""
+    """Top terms: title and h1 count three times, then the start of the main text."""
     if size <= 0:
         return []
-    counts: Counter[str] = Counter()
+    counts = Counter(_TERM.findall(text[:_SIGNATURE_TEXT_CHARS].lower()))
     for heading in (title, h1):
         if heading:
             for term in _TERM.findall(heading.lower()):
-                if term not in _STOPWORDS:
-                    counts[term] += 3
-    for term in _TERM.findall(text[:_SIGNATURE_TEXT_CHARS].lower()):
-        if term not in _STOPWORDS:
-            counts[term] += 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [term for term, _ in ranked[:size]]
+                counts[term] += 3
+    for word in _STOPWORDS.intersection(counts):
+        del counts[word]
+    ranked = heapq.nsmallest(size, counts.items(), key=lambda item: (-item[1], item[0]))
+    return [term for term, _ in ranked]

@@ -120,6 +120,7 @@ class DemoServer:
 
     def __init__(self, port: int = 0, site: DemoSite | None = None) -> None:
         demo = site or DemoSite()
+        own: dict[str, int] = {}
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -129,7 +130,7 @@ class DemoServer:
                 pass  # the crawl logs what matters
 
             def _serve(self, with_body: bool) -> None:
-                host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+                host = self.headers.get("Host") or f"127.0.0.1:{own['port']}"
                 answer = demo.answer(self.path, f"http://{host}")
                 try:
                     self.send_response(answer.status)
@@ -152,6 +153,7 @@ class DemoServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
+        own["port"] = self.port
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
