@@ -195,7 +195,6 @@ class CrawlStorePipeline:
         self.store = store = CrawlStore(
             run_dir, create=True, url_cache_size=self.config.url_cache_size
         )
-        store.conn.execute("PRAGMA busy_timeout = 30000")
         started = store.get_meta("started_at")
         if started is None:
             store.set_meta("started_at", _now_iso())

@@ -221,3 +221,31 @@ def test_caps_and_excludes_are_recorded_and_the_default_run_folder(tmp_path: Pat
     )
     assert "incomplete (max_pages reached)" in process.stderr
     store.close()
+
+
+def test_requests_waiting_for_a_slow_robots_txt_all_obey_it(tmp_path: Path) -> None:
+    # Scrapy 2.19's own middleware hands the parser to the first waiter only:
+    # the others went out unchecked. Several start URLs wait here at once.
+    site = _small_site("")
+    site.add(
+        "/robots.txt",
+        Response("User-agent: *\nDisallow: /private/\n", content_type="text/plain", delay=0.5),
+    )
+    for i in range(4):
+        site.page(f"/private/{i}", "Secret", nav=(), aside=(), footer=())
+    starts = tmp_path / "starts.txt"
+    with TestServer(site.build()) as server:
+        starts.write_text(
+            "\n".join(server.url(f"/private/{i}") for i in range(4)) + "\n" + server.url("/")
+        )
+        process = run_crawl(None, tmp_path / "run", args={"urls": str(starts), "sitemaps": "off"})
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert not [path for path in server.paths() if path.startswith("/private/")]
+    store = StoreView(tmp_path / "run" / "crawl.sqlite", server.base)
+    pages = store.pages()
+    assert {pages[f"/private/{i}"]["kind"] for i in range(4)} == {"blocked"}
+    assert {url for url, source in store.known() if source == "start"} == {
+        "/",
+        *(f"/private/{i}" for i in range(4)),
+    }
+    store.close()
