@@ -9,9 +9,11 @@ Three kinds of trap are recognised:
   append parameters): more than ``max_query_params`` parameters, or one
   parameter name ``segment_repeats`` times;
 * **pattern explosions** (infinite calendars, faceted navigation): URLs are
-  reduced to a *shape* (digit runs -> ``#``, query values -> ``*``) and each
-  shape admits at most ``pattern_cap`` distinct URLs, or ``calendar_cap``
-  when the shape looks like a date (``/####/#``, ``?month=*``...).
+  reduced to a *shape* (digit runs -> ``#``, query values -> ``*``). A shape
+  that looks like a date (``/#/#``, ``#-#-#``, ``?month=*``...) admits at most
+  ``calendar_cap`` distinct URLs; a shape with a query string at most
+  ``pattern_cap``. Paths that differ only by numbers (``/product/123``) are
+  not capped: numeric ids are how many real sites name their pages.
 
 The per-shape counters are plain ints keyed by the shape; they are part of
 the spider's persisted state so a resumed crawl keeps its caps.
@@ -45,7 +47,7 @@ class TrapRules:
     max_query_params : int
         More query parameters than this is a trap (0 disables).
     pattern_cap : int
-        Distinct URLs allowed per shape (0 disables).
+        Distinct URLs allowed per shape with a query string (0 disables).
     calendar_cap : int
         Distinct URLs allowed per date-like shape (0 disables).
     """
@@ -140,8 +142,8 @@ class TrapGuard:
                         reason=f"query parameter {name!r} occurs {times} times",
                     )
         shape, date_like = url_shape(url)
-        if shape == url:
-            return None  # nothing collapsed: a one-off URL, not a pattern
+        if shape == url or not (date_like or query):
+            return None  # a one-off URL, or numeric ids in a path: not a pattern
         cap = rules.calendar_cap if date_like else rules.pattern_cap
         if not cap:
             return None

@@ -195,6 +195,8 @@ class CrawlStorePipeline:
         self.store = store = CrawlStore(
             run_dir, create=True, url_cache_size=self.config.url_cache_size
         )
+        # The writer appends: a 16 MiB page cache is plenty (readers keep 64 MiB).
+        store.conn.execute("PRAGMA cache_size = -16384")
         started = store.get_meta("started_at")
         if started is None:
             store.set_meta("started_at", _now_iso())
@@ -247,6 +249,9 @@ class CrawlStorePipeline:
         spider = self.crawler.spider
         start_urls = list(getattr(spider, "start_urls", []) or [])
         started = time.monotonic()
+        # Sorting for the indexes spills to temporary files instead of memory:
+        # building them over tens of millions of links must not grow the process.
+        store.conn.execute("PRAGMA temp_store = FILE")
         max_depth = write_click_depths(store, start_urls)
         store.conn.execute(
             "UPDATE pages SET in_sitemap = (url_id IN "

@@ -37,9 +37,11 @@ def test_per_pattern_caps_with_a_lower_cap_for_calendars() -> None:
     for page in range(3):
         assert guard.check(f"https://s.example/list?page={page}") is None
     assert guard.check("https://s.example/list?page=9") is not None
-    # One-off URLs are not counted at all.
+    # One-off URLs and numeric ids in a path are not counted at all.
     for name in ("a", "b", "c", "d"):
         assert guard.check(f"https://s.example/{name}") is None
+    for product in range(10):
+        assert guard.check(f"https://s.example/product/{product}") is None
     assert guard.counts == {"https://s.example/cal/#/#": 2, "https://s.example/list?page=*": 3}
 
 
