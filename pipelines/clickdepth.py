@@ -8,7 +8,7 @@ store when it ends.
 
 The search walks one level at a time and reads the packed ``edges`` of the
 current frontier only, so memory holds one int32 per URL id plus a frontier,
-whatever the number of links. Pure code: numpy and the store, no Scrapy.
+and the redirect hops, whatever the number of links. Pure code: numpy and the store, no Scrapy.
 """
 
 from __future__ import annotations
@@ -26,13 +26,25 @@ _CHUNK: Final = 900  # below SQLite's host-parameter limit
 _WALKABLE: Final = EDGE_FLAG_FOLLOWED | EDGE_FLAG_INTERNAL
 
 
-def _redirect_targets(store: CrawlStore, size: int) -> np.ndarray:
-    targets = np.full(size, -1, dtype=np.int64)
-    rows = store.conn.execute("SELECT src_id, dst_id FROM redirects WHERE dst_id IS NOT NULL")
-    while chunk := rows.fetchmany(65536):
-        pairs = np.asarray(chunk, dtype=np.int64)
-        targets[pairs[:, 0]] = pairs[:, 1]
-    return targets
+def _redirects(store: CrawlStore) -> tuple[np.ndarray, np.ndarray]:
+    """Redirect hops as two arrays sorted by source id (few rows: no per-URL array)."""
+    pairs = np.asarray(
+        store.conn.execute(
+            "SELECT src_id, dst_id FROM redirects WHERE dst_id IS NOT NULL ORDER BY src_id"
+        ).fetchall(),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+def _hop(ids: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Targets of the redirects among ``ids``."""
+    if not sources.size or not ids.size:
+        return ids[:0]
+    pos = np.searchsorted(sources, ids)
+    found = pos < sources.size
+    found[found] = sources[pos[found]] == ids[found]
+    return targets[pos[found]]
 
 
 def click_depths(store: CrawlStore, start_ids: Iterable[int]) -> np.ndarray:
@@ -53,7 +65,7 @@ def click_depths(store: CrawlStore, start_ids: Iterable[int]) -> np.ndarray:
     max_id = store.conn.execute("SELECT max(id) FROM urls").fetchone()[0]
     size = (max_id or 0) + 1
     depth = np.full(size, -1, dtype=np.int32)
-    redirect_to = _redirect_targets(store, size)
+    sources, targets = _redirects(store)
     frontier = np.unique(np.fromiter((i for i in start_ids if 0 <= i < size), dtype=np.int64))
     level = 0
     while frontier.size:
@@ -63,8 +75,8 @@ def click_depths(store: CrawlStore, start_ids: Iterable[int]) -> np.ndarray:
         hop = frontier
         reached = [frontier]
         while hop.size:
-            nxt = redirect_to[hop]
-            nxt = np.unique(nxt[nxt >= 0])
+            nxt = np.unique(_hop(hop, sources, targets))
+            nxt = nxt[nxt < size]
             nxt = nxt[depth[nxt] < 0]
             depth[nxt] = level
             reached.append(nxt)
