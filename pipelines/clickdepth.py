@@ -7,8 +7,9 @@ can overshoot under concurrency, so the crawl computes the real one from the
 store when it ends.
 
 The search walks one level at a time and reads the packed ``edges`` of the
-current frontier only, so memory holds one int32 per URL id plus a frontier,
-and the redirect hops, whatever the number of links. Pure code: numpy and the store, no Scrapy.
+current frontier only, so memory holds one int32 per URL id, a frontier and
+the redirect hops, whatever the number of links. Pure code: numpy and the
+store, no Scrapy.
 """
 
 from __future__ import annotations
