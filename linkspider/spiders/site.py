@@ -36,6 +36,7 @@ import logging
 import pickle
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Final
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DontCloseSpider,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
@@ -100,9 +102,11 @@ REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 CHAIN_META_KEY: Final = "linkspider_chain"
 START_META_KEY: Final = "linkspider_start"
 SITEMAP_META_KEY: Final = "linkspider_sitemap"
-#: Priority of URLs known from outside the link graph (sitemaps, backlinks):
-#: after every page found by links, so a capped crawl keeps breadth-first order.
+#: Priority of URLs known from outside the link graph (sitemaps, backlinks);
+#: they are released only when the link crawl is idle (see _release_known).
 KNOWN_URL_PRIORITY: Final = -10_000
+#: Known URLs released per idle moment.
+KNOWN_URL_BATCH: Final = 1000
 _RUN_FILE: Final = "linkspider-run.json"
 _UNREACHABLE = (
     CannotResolveHostError,
@@ -222,6 +226,7 @@ def _new_state() -> dict[str, Any]:
         "trap_counts": {},
         "caps_hit": set(),
         "sitemaps": set(),
+        "deferred": deque(),
     }
 
 
@@ -309,6 +314,7 @@ class SiteSpider(Spider):
         spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
         spider._configure(crawler.settings)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider._release_known, signal=signals.spider_idle)
         return spider
 
     def _configure(self, settings: BaseSettings) -> None:
@@ -361,6 +367,9 @@ class SiteSpider(Spider):
         merged["seen"] = set(merged["seen"]) | live["seen"]
         merged["sitemaps"] = set(merged["sitemaps"]) | live["sitemaps"]
         merged["caps_hit"] = set(merged["caps_hit"]) | live["caps_hit"]
+        merged["deferred"] = deque(merged["deferred"])
+        if loaded is not live:
+            merged["deferred"].extend(live["deferred"])
         merged["scheduled"] += live["scheduled"] if loaded is not live else 0
         merged["answered"] += live["answered"] if loaded is not live else 0
         counts = dict(merged["trap_counts"])
@@ -378,7 +387,9 @@ class SiteSpider(Spider):
     def schedule_known_url(self, url: str, source: str) -> bool:
         """Record a URL known from outside the link graph and crawl it if allowed.
 
-        Call from the reactor thread (e.g. in a ``spider_opened`` handler).
+        The URL is crawled after the pages found by links (when the link
+        crawl is idle), unless a link reaches it first: a capped crawl spends
+        its pages breadth-first, and click depths are not disturbed.
 
         Parameters
         ----------
@@ -390,23 +401,34 @@ class SiteSpider(Spider):
         Returns
         -------
         bool
-            True when the URL is in scope, not excluded and is (or already
-            was) scheduled for crawling; False otherwise. The URL is recorded
-            in ``known_urls`` either way (if it is a valid http(s) URL).
+            True when the URL is in scope and not excluded, so it is crawled
+            (or already was); False otherwise. It is recorded in ``known_urls``
+            either way, if it is a valid http(s) URL.
         """
         normalised = self.normaliser.normalise(url)
         if normalised is None:
             return False
         self._known_buffer.append((normalised, source))
-        if not self._is_internal(normalised):
+        return self._defer_known(normalised)
+
+    def _defer_known(self, url: str) -> bool:
+        if not self._is_internal(url) or self.scope.excluded(url) is not None:
             return False
-        if _url_key(normalised) in self._state["seen"]:
-            return self.scope.excluded(normalised) is None
-        decision = self._decide(normalised, 0, known=True, record_skips=False)
-        if not isinstance(decision, Request):
-            return False
-        self.crawler.engine.crawl(decision)
+        if _url_key(url) not in self._state["seen"]:
+            self._state["deferred"].append(url)
         return True
+
+    def _release_known(self, spider: Spider) -> None:
+        """spider_idle: schedule the next known URLs not reached by links."""
+        deferred: deque[str] = self._state["deferred"]
+        released = 0
+        while deferred and released < KNOWN_URL_BATCH:
+            decision = self._decide(deferred.popleft(), 0, known=True, record_skips=False)
+            if isinstance(decision, Request):
+                self.crawler.engine.crawl(decision)
+                released += 1
+        if released:
+            raise DontCloseSpider
 
     def drain_known_urls(self) -> list[tuple[str, str]]:
         """Hand over the ``(url, source)`` pairs recorded since the last call.
@@ -833,7 +855,7 @@ class SiteSpider(Spider):
                 self.crawler.engine.crawl(sitemap_request)
 
     def parse_sitemap(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        """A sitemap or sitemap index: record its URLs as known and crawl them."""
+        """A sitemap or sitemap index: record its URLs as known, to crawl them later."""
         body = self._sitemap_body(response)
         if body is None:
             return
@@ -852,14 +874,9 @@ class SiteSpider(Spider):
             return
         for entry in sitemap:
             url = self.normaliser.normalise(str(entry.get("loc", "")), response.url)
-            if url is None:
-                continue
-            self._known_buffer.append((url, "sitemap"))
-            if not self._is_internal(url):
-                continue
-            decision = self._decide(url, 0, known=True)
-            if decision is not None:
-                yield decision
+            if url is not None:
+                self._known_buffer.append((url, "sitemap"))
+                self._defer_known(url)
 
     def _sitemap_body(self, response: Response) -> bytes | None:
         if response.status != 200:

@@ -249,3 +249,29 @@ def test_requests_waiting_for_a_slow_robots_txt_all_obey_it(tmp_path: Path) -> N
         *(f"/private/{i}" for i in range(4)),
     }
     store.close()
+
+
+def test_sitemap_urls_wait_for_the_link_crawl_and_share_the_page_cap(tmp_path: Path) -> None:
+    site = _small_site("User-agent: *\nAllow: /\n")
+    for i in range(1, 11):
+        site.page(f"/s/{i}", f"Orphan {i}", nav=(), aside=(), footer=())
+    site.sitemap("/sitemap.xml", ["/p3", *(f"/s/{i}" for i in range(1, 11))])
+    with TestServer(site.build()) as server:
+        process = run_crawl(server.url("/"), tmp_path / "run", args={"max_pages": "8"})
+    assert process.returncode == 0, process.stderr[-2000:]
+    pages = [p for p in server.paths() if not p.endswith((".txt", ".xml"))]
+    assert sorted(pages[:6]) == ["/", "/p1", "/p2", "/p3", "/p4", "/p5"]
+    assert len(pages) == 8 and all(p.startswith("/s/") for p in pages[6:])
+    store = StoreView(tmp_path / "run" / "crawl.sqlite", server.base)
+    rows = store.pages()
+    assert (rows["/p3"]["crawl_depth"], rows["/p3"]["depth"], rows["/p3"]["in_sitemap"]) == (
+        1,
+        1,
+        1,
+    )
+    assert {(url, source) for url, source in store.known() if source == "sitemap"} == {
+        ("/p3", "sitemap"),
+        *((f"/s/{i}", "sitemap") for i in range(1, 11)),
+    }
+    assert store.meta()["caps_hit"] == ["max_pages"]
+    store.close()
