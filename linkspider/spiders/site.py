@@ -79,6 +79,7 @@ from linkspider.middlewares.depth import HOP_META_KEY
 from linkspider.middlewares.robots import RobotsBlocked
 from linkspider.traps import TrapGuard, TrapRules
 from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser, host_of
+from pipelines.storedb import POSITIONS
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -176,8 +177,6 @@ class SiteConfig:
         precedence = tuple(
             settings.getlist("LINKSPIDER_POSITION_PRECEDENCE", list(DEFAULT_POSITION_PRECEDENCE))
         )
-        from pipelines.storedb import POSITIONS  # noqa: PLC0415 - avoids an import cycle
-
         for position in (*names.values(), *precedence):
             if position not in POSITIONS:
                 raise ValueError(
@@ -263,8 +262,10 @@ class SiteSpider(Spider):
         Normalised start URLs.
     scope : linkspider.scope.Scope
     run_dir : Path
-        The run folder (set when the spider is built from the crawler; a
-        ``JOBDIR`` resume reuses the folder of the first run).
+        The run folder: ``-a run_dir``, or ``<LINKSPIDER_RUNS_DIR>/<host>/<UTC
+        time>/``; a ``JOBDIR`` resume reuses the folder of the first run. Set
+        in ``__init__``, made final (and created) when the crawler builds the
+        spider.
     backlink_files : list of Path
         Backlink exports given with ``-a backlinks=``.
     priority_file : Path or None
@@ -295,6 +296,11 @@ class SiteSpider(Spider):
         self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
         self._traps = TrapGuard(TrapRules(), self._state["trap_counts"])
         self._cap_logged: set[str] = set()
+        # Final once the settings are known (LINKSPIDER_RUNS_DIR, a JOBDIR to
+        # resume): see from_crawler.
+        self.run_dir: Path = self.arguments.run_dir or self._default_run_dir(self.config.runs_dir)
+        self.max_pages = self.arguments.max_pages or self.config.max_pages
+        self.max_depth = self.arguments.max_depth
 
     # -- construction ----------------------------------------------------
 
@@ -337,17 +343,22 @@ class SiteSpider(Spider):
         if run_dir is None and jobdir:
             run_dir = _saved_run_dir(jobdir)
         if run_dir is None:
-            host = re.sub(r"[^A-Za-z0-9._-]", "_", host_of(self.start_urls[0]))
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            run_dir = self.config.runs_dir / host / stamp
-            suffix = 2
-            while run_dir.exists():
-                run_dir = self.config.runs_dir / host / f"{stamp}-{suffix}"
-                suffix += 1
+            run_dir = self._default_run_dir(self.config.runs_dir)
         if jobdir:
             Path(jobdir, _RUN_FILE).write_text(
                 json.dumps({"run_dir": str(run_dir)}), encoding="utf-8"
             )
+        return run_dir
+
+    def _default_run_dir(self, runs_dir: Path) -> Path:
+        """``<runs_dir>/<host>/<UTC time>/``, made unique."""
+        host = re.sub(r"[^A-Za-z0-9._-]", "_", host_of(self.start_urls[0]))
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        run_dir = runs_dir / host / stamp
+        suffix = 2
+        while run_dir.exists():
+            run_dir = runs_dir / host / f"{stamp}-{suffix}"
+            suffix += 1
         return run_dir
 
     # -- persisted state (JOBDIR) ----------------------------------------
@@ -377,8 +388,7 @@ class SiteSpider(Spider):
             for shape, count in live["trap_counts"].items():
                 counts[shape] = counts.get(shape, 0) + count
         merged["trap_counts"] = counts
-        if getattr(self, "run_dir", None) is not None:
-            merged["run_dir"] = str(self.run_dir)
+        merged["run_dir"] = str(self.run_dir)
         self._state = merged
         self._traps.counts = counts
 
@@ -469,8 +479,11 @@ class SiteSpider(Spider):
             self.fatal_error = message
             self.crawler.stats.set_value("linkspider/fatal_error", message)
             logger.error("%s", message)
-        engine = self.crawler.engine
-        if engine is not None and engine.spider is not None:
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:
+            return  # not crawling yet: nothing to close
+        if engine.spider is not None:
             deferred_from_coro(engine.close_spider_async(reason=reason))
 
     # -- start -----------------------------------------------------------
