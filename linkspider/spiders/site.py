@@ -372,21 +372,21 @@ class SiteSpider(Spider):
     def state(self, loaded: dict[str, Any]) -> None:
         # Scrapy's SpiderState assigns the saved state on spider_opened; other
         # components may have scheduled URLs before that: keep both.
+        live = self._state
+        if loaded is live:
+            return
         merged = _new_state()
         merged.update(loaded)
-        live = self._state
         merged["seen"] = set(merged["seen"]) | live["seen"]
         merged["sitemaps"] = set(merged["sitemaps"]) | live["sitemaps"]
         merged["caps_hit"] = set(merged["caps_hit"]) | live["caps_hit"]
         merged["deferred"] = deque(merged["deferred"])
-        if loaded is not live:
-            merged["deferred"].extend(live["deferred"])
-        merged["scheduled"] += live["scheduled"] if loaded is not live else 0
-        merged["answered"] += live["answered"] if loaded is not live else 0
+        merged["deferred"].extend(live["deferred"])
+        merged["scheduled"] += live["scheduled"]
+        merged["answered"] += live["answered"]
         counts = dict(merged["trap_counts"])
-        if loaded is not live:
-            for shape, count in live["trap_counts"].items():
-                counts[shape] = counts.get(shape, 0) + count
+        for shape, count in live["trap_counts"].items():
+            counts[shape] = counts.get(shape, 0) + count
         merged["trap_counts"] = counts
         merged["run_dir"] = str(self.run_dir)
         self._state = merged
