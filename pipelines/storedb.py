@@ -222,7 +222,11 @@ class CrawlStore:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # Several components write the same file (the crawl's pipeline, the
+            # backlink importer): wait for a lock rather than fail at once.
+            self.conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA temp_store=MEMORY")

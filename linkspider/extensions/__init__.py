@@ -1,0 +1,1 @@
+"""Scrapy extensions of the crawl (response gate, throttle with robots floors)."""

@@ -1,0 +1,11 @@
+"""Signals of the crawl, for the components that keep the run's records.
+
+``crawl_finished`` is sent by the site spider when it closes, *before* any
+extension hears ``spider_closed`` (the spider connects first), so the store
+can record how the run ended before a post-crawl report reads it.
+
+Handler arguments: ``spider``, ``reason`` (Scrapy's finish reason),
+``facts`` (a dict of run facts: complete, caps_hit, fatal_error, ...).
+"""
+
+crawl_finished = object()
