@@ -74,7 +74,7 @@ __all__ = [
     "to_networkx",
 ]
 
-_ANDERSON_MEMORY: Final = 5
+_ANDERSON_MEMORY: Final = 3
 _TOP_LANDING: Final = 20
 _ROUTE_EXPANSIONS: Final = 200_000
 OTHER_SECTION: Final = "(other)"
@@ -145,11 +145,12 @@ def _solve_fixed_point(
     g = fx - x
     residual = norm(g)
     iterations = 1
-    d_x = np.empty((n, memory), dtype=np.float64, order="F")
+    # Differences of the last steps: of F(x) (which is x + g) and of g.
+    d_f = np.empty((n, memory), dtype=np.float64, order="F")
     d_g = np.empty((n, memory), dtype=np.float64, order="F")
     stored = 0
     head = 0
-    previous: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+    previous: tuple[np.ndarray, np.ndarray, float] | None = None
     while factor * residual > tolerance:
         if iterations >= max_iterations:
             raise ConvergenceError(
@@ -158,7 +159,7 @@ def _solve_fixed_point(
                 "raise EQUITY_MAX_ITERATIONS or EQUITY_TOLERANCE"
             )
         if previous is not None:
-            prev_x, prev_g, prev_fx, prev_residual = previous
+            prev_fx, prev_g, prev_residual = previous
             if residual > prev_residual:
                 # The mixed point did worse: restart from the plain step.
                 stored = 0
@@ -170,20 +171,21 @@ def _solve_fixed_point(
                 previous = None
                 continue
             column = head % memory
-            np.subtract(x, prev_x, out=d_x[:, column])
+            np.subtract(fx, prev_fx, out=d_f[:, column])
             np.subtract(g, prev_g, out=d_g[:, column])
             head += 1
             stored = min(stored + 1, memory)
-        previous = (x, g, fx, residual)
+        previous = (fx, g, residual)
         if stored:
-            # Least squares on the normal equations (m x m): the mixing only
+            # min |g - dG gamma| on the normal equations (m x m): the mixing only
             # has to be good, the plain step at the end keeps the answer exact.
             dg = d_g[:, :stored]
             gram = dg.T @ dg
             rhs = dg.T @ g
             scale = float(np.trace(gram)) or 1.0
             gamma = np.linalg.lstsq(gram + 1e-14 * scale * np.eye(stored), rhs, rcond=None)[0]
-            x = fx - (d_x[:, :stored] + dg) @ gamma
+            # x + g - (dX + dG) gamma, with dX + dG = dF.
+            x = fx - d_f[:, :stored] @ gamma
         else:
             x = fx
         fx = step(x)
@@ -870,27 +872,25 @@ def _plain_pagerank(graph: SiteGraph, config: EquityConfig) -> tuple[np.ndarray,
 # -- sections -------------------------------------------------------------------
 
 
-def _section_label(url: str, depth: int, with_host: bool) -> str:
-    _, _, rest = url.partition("://")
-    host, _, path = rest.partition("/")
-    path = path.split("?", 1)[0]
-    directories = [s for s in path.split("/") if s]
-    if not path.endswith("/") and directories:
-        directories = directories[:-1]  # the last segment is the page itself
-    label = "/" + "".join(f"{s}/" for s in directories[:depth])
-    return host + label if with_host else label
-
-
 def _section_labels(graph: SiteGraph, config: EquityConfig) -> list[str]:
     if config.section_groups:
         compiled = [(name, re.compile(pattern)) for name, pattern in config.section_groups]
-        labels = []
-        for url in graph.urls:
-            labels.append(next((name for name, rx in compiled if rx.search(url)), OTHER_SECTION))
-        return labels
+        return [
+            next((name for name, rx in compiled if rx.search(url)), OTHER_SECTION)
+            for url in graph.urls
+        ]
     hosts = {url.split("/", 3)[2] for url in graph.urls}
     with_host = len(hosts) > 1 or config.section_depth == 0
-    return [_section_label(url, config.section_depth, with_host) for url in graph.urls]
+    # The host and the first k directory segments (segments followed by "/"):
+    # /blog/post and /blog/ -> /blog/; /pricing and / -> /.
+    depth = config.section_depth
+    prefix = re.compile(r"[^:]+://([^/]+)/((?:[^/?#]+/){0,%d})".replace("%d", str(depth)))
+    labels = []
+    for url in graph.urls:
+        found = prefix.match(url)
+        host, directories = (found.group(1), found.group(2)) if found else ("", "")
+        labels.append(f"{host}/{directories}" if with_host else f"/{directories}")
+    return labels
 
 
 def _sections(  # noqa: PLR0917 - private, called once
@@ -901,9 +901,13 @@ def _sections(  # noqa: PLR0917 - private, called once
     reach: np.ndarray,
     leaked: np.ndarray,
 ) -> Sections:
-    labels = _section_labels(graph, config)
-    names, codes = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
-    codes = codes.astype(np.int64)
+    index: dict[str, int] = {}
+    codes = np.fromiter(
+        (index.setdefault(label, len(index)) for label in _section_labels(graph, config)),
+        dtype=np.int64,
+        count=graph.n,
+    )
+    names = np.asarray(list(index), dtype=object)
     held_by_label = np.bincount(codes, weights=x, minlength=names.size)
     order = sorted(
         range(names.size),
@@ -1328,31 +1332,30 @@ def simulate(
         weights=weights,
     )
 
-    # Delta_S = new rows - old rows (|S| x n); P'^T z = P^T z + Delta_S^T z_S.
+    # Delta_S = new rows - old rows of the touched pages; P'^T z = P^T z + Delta_S^T z_S.
+    # It touches few columns: keep it as a small dense block (columns x pages).
     local = np.full(n, -1, dtype=np.int64)
     local[pages] = np.arange(pages.size)
     old_src, old_index = _gather_rows(graph.flows.ptr, pages)
-    old_dst = graph.flows.target[old_index]
     old_share = weights[graph.flows.position[old_index]] / graph.weight_total[old_src]
     new_share = weights[new.flow_pos] / new.weight_total[new.flow_src]
-    delta_rows = sp.csr_array(
-        (
-            np.concatenate([new_share, -old_share]),
-            (
-                np.concatenate([local[new.flow_src], local[old_src]]),
-                np.concatenate([new.flow_dst, old_dst]),
-            ),
-        ),
-        shape=(pages.size, n),
+    columns, inverse = np.unique(
+        np.concatenate([new.flow_dst, graph.flows.target[old_index]]), return_inverse=True
     )
-    delta_t = delta_rows.T.tocsr()
+    change = np.zeros((columns.size, pages.size))
+    np.add.at(
+        change,
+        (inverse, np.concatenate([local[new.flow_src], local[old_src]])),
+        np.concatenate([new_share, -old_share]),
+    )
     x = model.equity
-    first = (1.0 - d) * (deposit - model.deposit) + d * (delta_t @ x[pages])
+    first = (1.0 - d) * (deposit - model.deposit)
+    first[columns] += d * (change @ x[pages])
     transition = graph.transition
 
     def step(z: np.ndarray) -> np.ndarray:
         y = transition @ z
-        y += delta_t @ z[pages]
+        y[columns] += change @ z[pages]
         y *= d
         y += first
         return y
