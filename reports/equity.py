@@ -26,6 +26,7 @@ not networkx's per-node rule.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 import time
@@ -321,11 +322,14 @@ class Route:
     probability : float
         Product of ``d * share`` over its links: the chance a visitor from the
         landing page follows exactly this path.
+    positions : tuple of str
+        Position of each link followed (one fewer than ``nodes``).
     """
 
     landing: int
     nodes: tuple[int, ...]
     probability: float
+    positions: tuple[str, ...] = ()
 
     @property
     def clicks(self) -> int:
@@ -491,6 +495,19 @@ class EquityModel:
             self._cache[key] = _reverse_solve(self, nodes)
         reverse: np.ndarray = self._cache[key][0]
         return reverse
+
+    def section_contribution(self, goal: Iterable[int] | int) -> np.ndarray:
+        """Per section, the share of all authority entering there that the goal holds.
+
+        ``sum(deposit_l * reverse_l)`` over the section's pages; the sections add
+        up to the goal's equity (e.g. the report's "to priority pages" column).
+        """
+        reverse = self.reverse_vector(goal)
+        return np.bincount(
+            self.sections.of_node,
+            weights=self.deposit * reverse,
+            minlength=len(self.sections.names),
+        )
 
     def page(self, node: int) -> dict[str, Any]:
         """Everything the model knows about one page, as plain values."""
@@ -1061,7 +1078,8 @@ def _best_route(
             path = [u]
             while path[-1] != landing:
                 path.append(parent[path[-1]])
-            return Route(landing, tuple(reversed(path)), math.exp(-cost))
+            path.reverse()
+            return Route(landing, tuple(path), math.exp(-cost), _positions(graph, path))
         expansions += 1
         if expansions > limit:
             return None
@@ -1076,6 +1094,16 @@ def _best_route(
                 parent[v] = u
                 heapq.heappush(heap, (new_cost + h, new_cost, v))
     return None
+
+
+def _positions(graph: SiteGraph, path: list[int]) -> tuple[str, ...]:
+    """Positions of the links along a path of nodes."""
+    names = []
+    for u, v in itertools.pairwise(path):
+        rows = graph.flows.of(u)
+        hit = int(np.flatnonzero(graph.flows.target[rows] == v)[0])
+        names.append(POSITIONS[int(graph.flows.position[rows][hit])])
+    return tuple(names)
 
 
 def _priority_results(

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import scipy.sparse as sp
@@ -256,6 +256,8 @@ class SiteGraph:
         Nodes the start URLs resolve to.
     store_path : Path or None
         The store file, for looking up URLs that are not nodes.
+    meta : dict
+        The store's ``meta`` values (``start_urls``, ``complete``, ``priority_file``...).
     stats : LoadStats
     """
 
@@ -279,6 +281,7 @@ class SiteGraph:
     backlinks: BacklinkVotes
     start_nodes: np.ndarray
     store_path: Path | None
+    meta: dict[str, Any]
     stats: LoadStats
     _resolver: _Resolver = field(repr=False)
 
@@ -286,6 +289,11 @@ class SiteGraph:
     def n(self) -> int:
         """Number of nodes."""
         return len(self.urls)
+
+    @cached_property
+    def in_degree(self) -> np.ndarray:
+        """Number of distinct pages with a followed link to each page."""
+        return np.diff(self.transition.indptr).astype(np.int64)
 
     @cached_property
     def _index_of_url(self) -> dict[str, int]:
@@ -853,6 +861,7 @@ def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) 
         backlinks=backlinks,
         start_nodes=start_nodes,
         store_path=store.path,
+        meta=store.all_meta(),
         stats=stats,
         _resolver=resolver,
     )

@@ -298,7 +298,9 @@ def priority_targets(
     graph : SiteGraph
     config : EquityConfig
         ``priority_file``, ``priority_patterns``, ``priority_guess`` and
-        ``priority_limit`` are used when ``priority`` is not given.
+        ``priority_limit`` are used when ``priority`` is not given; without a
+        file or patterns, the file recorded by the crawl (meta ``priority_file``)
+        is used if it still exists.
     priority : optional
         Ready targets, a list of entries (URLs/patterns), or a file path.
         An empty list means "no priority pages" (nothing is guessed).
@@ -310,6 +312,10 @@ def priority_targets(
     if priority is None:
         if config.priority_file:
             return match_priority(graph, read_priority_file(config.priority_file))
+        recorded = graph.meta.get("priority_file")
+        if isinstance(recorded, str) and recorded and Path(recorded).is_file():
+            # The file given to the crawl (-a priority=FILE), when it is still there.
+            return match_priority(graph, read_priority_file(recorded))
         if config.priority_patterns:
             entries = parse_priority(config.priority_patterns, origin="EQUITY_PRIORITY")
             return match_priority(graph, entries)

@@ -500,3 +500,21 @@ def test_networkx_view_of_a_graph(tmp_path: Path) -> None:
     exported = to_networkx(graph)
     assert exported.number_of_edges() == 6
     assert "equity" not in exported.nodes[0]
+
+
+def test_route_positions_and_in_degree(tmp_path: Path) -> None:
+    model = model_of(tmp_path, money_site(), REASONABLE, priority=["re:/products/"])
+    graph = model.graph
+    for route in model.priority[0].routes:
+        assert len(route.positions) == route.clicks
+        assert set(route.positions) <= set(POSITIONS)
+    home = graph.node("https://site.test/")
+    # Linked (followed) from guide-a, guide-b, products/one and about.
+    assert graph.in_degree[home] == 4
+
+
+def test_section_contribution_adds_up_to_the_goal(messy: EquityModel) -> None:
+    goal = [1, 2, 3]
+    per_section = messy.section_contribution(goal)
+    assert per_section.shape == (len(messy.sections.names),)
+    assert per_section.sum() == pytest.approx(messy.equity[goal].sum(), abs=1e-10)

@@ -225,3 +225,14 @@ def test_priority_targets_dispatch(tmp_path: Path) -> None:
     given = priority_targets(graph, EquityConfig(), ["re:pricing"])
     assert np.array_equal(given[0].nodes, [1])
     assert priority_targets(graph, EquityConfig(), listing)[0].kind == "url"
+
+
+def test_priority_file_recorded_by_the_crawl(tmp_path: Path) -> None:
+    listing = tmp_path / "money.txt"
+    listing.write_text("https://site.test/pricing\n", encoding="utf-8")
+    site = StoreBuilder().page("/", "/pricing").page("/pricing").meta(priority_file=str(listing))
+    graph = load_graph(site.build(tmp_path / "run"))
+    (target,) = priority_targets(graph, EquityConfig())
+    assert (target.kind, target.origin) == ("url", f"{listing}:1")
+    listing.unlink()  # gone since the crawl: fall back to guessing
+    assert priority_targets(graph, EquityConfig())[0].guessed
