@@ -368,14 +368,7 @@ class Stages:
 
 def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[str, Any]:
     from reports.config import EquityConfig  # noqa: PLC0415
-    from reports.equity import (  # noqa: PLC0415
-        _plain_pagerank,
-        _priority_results,
-        _sections,
-        compute_equity,
-        link_gain_estimates,
-        simulate,
-    )
+    from reports.equity import compute_equity, link_gain_estimates, simulate  # noqa: PLC0415
     from reports.graph import load_graph  # noqa: PLC0415
     from reports.priority import PriorityTarget  # noqa: PLC0415
 
@@ -393,7 +386,7 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
         **{k: round(v, 2) for k, v in graph.stats.seconds.items()},
     )
 
-    # The bandwidth bound: one sparse mat-vec with P^T.
+    # The bandwidth bound of one iteration: one sparse mat-vec with P^T.
     x = np.full(graph.n, 1.0 / graph.n)
     graph.transition @ x
     clock = time.perf_counter()
@@ -405,38 +398,7 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
         "one mat-vec (bound)", matvec, ns_per_edge=round(matvec / graph.transition.nnz * 1e9, 3)
     )
 
-    clock = time.perf_counter()
-    model = compute_equity(graph, config, priority=[], pagerank=False)
-    total = time.perf_counter() - clock
-    solve = model.solve
-    per_iteration = solve.seconds / solve.iterations
-    stages.record(
-        "equity solve",
-        solve.seconds,
-        iterations=solve.iterations,
-        error_bound=f"{solve.error_bound:.1e}",
-        per_iteration_vs_matvec=round(per_iteration / matvec, 2),
-    )
-    stages.record(
-        "deposits+budget+sections",
-        total - solve.seconds,
-        **{k: round(v, 2) for k, v in model.seconds.items() if k != "equity"},
-    )
-    print(
-        f"    budget: held {model.budget.held:.4f}, leaked "
-        + ", ".join(f"{k} {v:.4f}" for k, v in model.budget.leaked.items())
-        + f", residual {model.budget.residual:.1e}",
-        flush=True,
-    )
-
-    clock = time.perf_counter()
-    _, plain = _plain_pagerank(graph, config)
-    stages.record("plain PageRank", time.perf_counter() - clock, iterations=plain.iterations)
-
-    clock = time.perf_counter()
-    _sections(graph, config, model.deposit, model.equity, model.equity / 0.15, model.leaked)
-    stages.record("sections (again, alone)", time.perf_counter() - clock)
-
+    # The real call, with 20 random pages as priority targets (mostly weak items).
     rng = np.random.default_rng(seed)
     chosen = rng.choice(graph.n, size=priority, replace=False)
     targets = [
@@ -444,22 +406,42 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
         for i in chosen
     ]
     clock = time.perf_counter()
-    results = _priority_results(model, targets, attribution=True, routes=False)
-    attribution_seconds = time.perf_counter() - clock
-    iterations = [r.attribution.solve.iterations for r in results if r.attribution]
+    model = compute_equity(graph, config, priority=targets)
+    compute_seconds = time.perf_counter() - clock
+    seconds = model.seconds
+    solve = model.solve
+    stages.record("deposits", seconds["deposits"], backlink_votes=len(graph.backlinks))
     stages.record(
-        f"attribution x{priority}",
-        attribution_seconds,
-        mean_iterations=round(float(np.mean(iterations)), 1),
+        "equity solve",
+        seconds["equity"],
+        iterations=solve.iterations,
+        error_bound=f"{solve.error_bound:.1e}",
+        per_iteration_vs_matvec=round(solve.seconds / solve.iterations / matvec, 2),
     )
-    model._cache.clear()
-    clock = time.perf_counter()
-    results = _priority_results(model, targets, attribution=True, routes=True)
+    stages.record("budget + scores", seconds["budget"], residual=f"{model.budget.residual:.1e}")
+    assert model.pagerank_solve is not None
+    stages.record("plain PageRank", seconds["pagerank"], iterations=model.pagerank_solve.iterations)
+    stages.record("sections", seconds["sections"], sections=len(model.sections.names))
+    solves = [r.attribution.solve for r in model.priority if r.attribution]
+    solve_seconds = sum(info.seconds for info in solves)
     stages.record(
-        f"attribution+routes x{priority}",
-        time.perf_counter() - clock,
-        routes=sum(len(r.routes) for r in results),
+        f"attribution x{len(solves)}",
+        solve_seconds,
+        mean_iterations=round(float(np.mean([info.iterations for info in solves])), 1),
+        per_iteration_vs_matvec=round(
+            solve_seconds / sum(info.iterations for info in solves) / matvec, 2
+        ),
     )
+    stages.record(
+        f"routes x{sum(len(r.routes) for r in model.priority)}",
+        seconds["priority"] - solve_seconds,
+    )
+    print(
+        f"    budget: held {model.budget.held:.4f}, leaked "
+        + ", ".join(f"{k} {v:.4f}" for k, v in model.budget.leaked.items()),
+        flush=True,
+    )
+    stages.record("compute_equity total", compute_seconds)
 
     # What-ifs the way a recommender calls them: rank sources for a target in one
     # pass, then grow a set of links greedily, each call warm-started from the last.
