@@ -238,7 +238,8 @@ class EquityConfig:
         ``EQUITY_ROUTES``: landing pages per priority target to trace routes from.
     whatif_rtol : float
         ``EQUITY_WHATIF_RTOL``: a what-if stops when the L1 error of its deltas
-        is below ``max(tolerance, whatif_rtol * |delta|_1)``.
+        is provably below ``max(tolerance, whatif_rtol * |c|_1)``, ``c`` being
+        the first effect of the change (see ``docs/equity.md``).
     """
 
     damping: float = 0.85
@@ -259,7 +260,7 @@ class EquityConfig:
     priority_guess: bool = True
     priority_limit: int = 20
     routes: int = 5
-    whatif_rtol: float = 1e-6
+    whatif_rtol: float = 1e-4
 
     def __post_init__(self) -> None:
         # Cross-checks that hold however the object was built.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -518,3 +520,25 @@ def test_section_contribution_adds_up_to_the_goal(messy: EquityModel) -> None:
     per_section = messy.section_contribution(goal)
     assert per_section.shape == (len(messy.sections.names),)
     assert per_section.sum() == pytest.approx(messy.equity[goal].sum(), abs=1e-10)
+
+
+def test_a_single_page_without_links(tmp_path: Path) -> None:
+    model = model_of(tmp_path, StoreBuilder().page("/"), REASONABLE, priority=None)
+    assert model.equity.tolist() == pytest.approx([1 - D])
+    assert model.budget.leaked["dead_end"] == pytest.approx(D)
+    assert model.score.tolist() == [100.0] and model.rank.tolist() == [1]
+    assert model.sections.names == ("/",)
+    assert model.priority == ()
+
+
+def test_model_modules_do_not_import_scrapy_or_jinja2() -> None:
+    code = (
+        "import sys, reports.equity, reports.graph, reports.priority, reports.config;"
+        "bad = [m for m in ('scrapy', 'twisted', 'jinja2') if m in sys.modules];"
+        "print(','.join(bad))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""
