@@ -375,11 +375,12 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
     stages = Stages()
     config = EquityConfig()
     print(f"pipeline on {path.name}", flush=True)
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     graph = load_graph(path, config)
     stages.record(
         "load graph",
         time.perf_counter() - clock,
+        cpu_s=round(time.process_time() - cpu, 2),
         nodes=graph.n,
         links=graph.stats.links_read,
         flows=graph.transition.nnz,
@@ -405,9 +406,10 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
         PriorityTarget(graph.urls[i], "url", np.asarray([i], dtype=np.int32), "bench")
         for i in chosen
     ]
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     model = compute_equity(graph, config, priority=targets)
     compute_seconds = time.perf_counter() - clock
+    compute_cpu = time.process_time() - cpu
     seconds = model.seconds
     solve = model.solve
     stages.record("deposits", seconds["deposits"], backlink_votes=len(graph.backlinks))
@@ -441,13 +443,13 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
         + ", ".join(f"{k} {v:.4f}" for k, v in model.budget.leaked.items()),
         flush=True,
     )
-    stages.record("compute_equity total", compute_seconds)
+    stages.record("compute_equity total", compute_seconds, cpu_s=round(compute_cpu, 2))
 
     # What-ifs the way a recommender calls them: rank sources for a target in one
     # pass, then grow a set of links greedily, each call warm-started from the last.
     chains = max(1, whatifs // 10)
     estimate_times, times, cold_times, iterations, errors = [], [], [], [], []
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     for chain in range(chains):
         target = int(chosen[chain % priority])
         started = time.perf_counter()
@@ -471,6 +473,7 @@ def run_pipeline(path: Path, *, priority: int, whatifs: int, seed: int) -> dict[
     stages.record(
         f"what-if x{len(times)}",
         time.perf_counter() - clock,
+        cpu_s=round(time.process_time() - cpu, 2),
         mean_s=round(float(np.mean(times)), 3),
         cold_mean_s=round(float(np.mean(cold_times)), 3),
         max_s=round(float(np.max(times)), 3),
@@ -556,10 +559,14 @@ def main() -> None:
     )
     path = ensure_store(args.pages, args.links, args.seed)
     nx_path = None if args.skip_nx else ensure_store(args.nx_pages, args.links, args.seed)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run_pipeline(path, priority=args.priority, whatifs=args.whatifs, seed=args.seed)
     wall = time.perf_counter() - started
-    print(f"  {'whole pipeline':<28} {wall:8.2f} s   peak RSS {peak_rss_mb():7.0f} MB", flush=True)
+    print(
+        f"  {'whole pipeline':<28} {wall:8.2f} s   peak RSS {peak_rss_mb():7.0f} MB  "
+        f"cpu_s={time.process_time() - cpu:.1f}  load after {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     if nx_path is not None:
         print(f"networkx at {args.nx_pages:,} pages (child process)", flush=True)
         done = subprocess.run(
