@@ -268,6 +268,12 @@ class EquityConfig:
             raise ConfigError(f"position_weights needs {len(POSITIONS)} values")
         if not 0.0 < self.damping < 1.0:
             raise ConfigError(f"EQUITY_DAMPING must be in (0, 1), got {self.damping!r}")
+        if min(self.position_weights) < 0 or max(self.position_weights) <= 0:
+            raise ConfigError("EQUITY_POSITION_WEIGHTS must be >= 0 with at least one > 0")
+        if not 0.0 <= self.backlink_mix <= 1.0:
+            raise ConfigError(f"EQUITY_BACKLINK_MIX must be in [0, 1], got {self.backlink_mix!r}")
+        if not self.tolerance > 0:
+            raise ConfigError(f"EQUITY_TOLERANCE must be > 0, got {self.tolerance!r}")
         if self.authority not in ("metric", "count"):
             raise ConfigError(f"EQUITY_AUTHORITY must be metric or count, got {self.authority!r}")
 

@@ -236,3 +236,20 @@ def test_priority_file_recorded_by_the_crawl(tmp_path: Path) -> None:
     assert (target.kind, target.origin) == ("url", f"{listing}:1")
     listing.unlink()  # gone since the crawl: fall back to guessing
     assert priority_targets(graph, EquityConfig())[0].guessed
+
+
+def test_scrapy_settings_object() -> None:
+    from scrapy.settings import Settings  # noqa: PLC0415 - the shell's type, in one test
+
+    settings = Settings({"EQUITY_DAMPING": "0.8"})
+    settings.set("EQUITY_SECTIONS", '[["Shop", "^https://shop"]]', priority="cmdline")
+    config = EquityConfig.from_settings(settings)
+    assert config.damping == 0.8
+    assert config.section_groups == (("Shop", "^https://shop"),)
+
+
+def test_direct_construction_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match="EQUITY_POSITION_WEIGHTS"):
+        EquityConfig(position_weights=(0.0,) * len(POSITIONS))
+    with pytest.raises(ConfigError, match="EQUITY_BACKLINK_MIX"):
+        EquityConfig(backlink_mix=2.0)
