@@ -586,7 +586,6 @@ def _group_max(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _votes(
     graph: SiteGraph,
-    config: EquityConfig,
     final: np.ndarray,
     outcome: np.ndarray,
     authority: np.ndarray,
@@ -618,14 +617,16 @@ def _votes(
             np.searchsorted(urls, targets[miss]), weights=votes.rows[miss].astype(np.float64)
         )
         total = float(best.sum()) + lost_authority
+        ends = final[urls]
+        names = graph.urls_of_ids([*urls.tolist(), *ends.tolist()])
         for i, url_id in enumerate(urls.tolist()):
-            url = graph.url_of_id(url_id) or f"#{url_id}"
-            end = int(final[url_id])
+            url = names.get(url_id, f"#{url_id}")
+            end = int(ends[i])
             lost.append(
                 LostEquity(
                     url=url,
                     outcome=OUTCOMES[int(outcome[url_id])],
-                    final_url=None if end == url_id else graph.url_of_id(end),
+                    final_url=None if end == url_id else names.get(end),
                     referring_domains=int(domains_per_url[i]),
                     backlinks=int(rows_per_url[i]),
                     authority=float(per_url[i]),
@@ -717,7 +718,7 @@ def compute_equity(
     n, d = graph.n, config.damping
 
     authority = _fill_authority(graph, config)
-    votes = _votes(graph, config, graph.url_final, graph.url_outcome, authority)
+    votes = _votes(graph, graph.url_final, graph.url_outcome, authority)
     beta, t, b, raw_total = _source_vector(graph, config, votes)
     referring = np.bincount(votes.node, minlength=n).astype(np.int64)
     seconds["deposits"] = time.perf_counter() - clock
@@ -1492,7 +1493,7 @@ def _apply_redirects(
     deposit = (1.0 - model.beta) * uniform
     if model.beta > 0:
         authority = _fill_authority(graph, config)
-        votes = _votes(graph, config, final, outcome, authority, with_lost=False)
+        votes = _votes(graph, final, outcome, authority, with_lost=False)
         raw = np.bincount(votes.node, weights=votes.authority, minlength=n)
         deposit = deposit + model.beta * raw / model.backlink_raw_total
     return final, outcome, deposit, removed, touched

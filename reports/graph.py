@@ -339,6 +339,24 @@ class SiteGraph:
         node = int(self.node_of_url[url_id]) if 0 <= url_id < self.node_of_url.size else -1
         return self.urls[node] if node >= 0 else self._lookup_url(url_id)
 
+    def urls_of_ids(self, url_ids: Iterable[int]) -> dict[int, str]:
+        """URLs of many store URL ids at once (one query per 900 ids)."""
+        found: dict[int, str] = {}
+        missing: list[int] = []
+        for url_id in url_ids:
+            node = int(self.node_of_url[url_id]) if 0 <= url_id < self.node_of_url.size else -1
+            if node >= 0:
+                found[url_id] = self.urls[node]
+            else:
+                missing.append(int(url_id))
+        conn = self._connect() if missing else None
+        if conn is not None:
+            try:
+                found.update(_urls_of(conn, missing))
+            finally:
+                conn.close()
+        return found
+
     def shares(self, page: int) -> tuple[np.ndarray, np.ndarray]:
         """Targets (node indices) and shares of one page's flowing links."""
         rows = self.flows.of(page)
@@ -877,7 +895,8 @@ def _urls_of(conn: sqlite3.Connection, ids: list[int]) -> Iterable[tuple[int, st
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
-        yield from conn.execute(f"SELECT id, url FROM urls WHERE id IN ({marks})", chunk)
+        for url_id, url in conn.execute(f"SELECT id, url FROM urls WHERE id IN ({marks})", chunk):
+            yield int(url_id), str(url)
 
 
 def _load_backlinks(conn: sqlite3.Connection) -> BacklinkVotes:
