@@ -419,6 +419,9 @@ class EquityModel:
         ``t``: authority entering at each page (sums to 1).
     backlink_deposit : ndarray
         ``b``: the backlink part before mixing (sums to 1, or all 0).
+    backlink_raw_total : float
+        Sum of the backlink votes (authority units) that ``b`` is scaled by;
+        what-ifs that recover backlinks are scaled by it too.
     referring_domains : ndarray of int64
         Referring domains voting for each page.
     equity : ndarray
