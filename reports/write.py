@@ -1,0 +1,132 @@
+"""Put a rendered report on disk: ``index.html`` and the exports under ``data/``.
+
+The last of the report's four steps (model, view, render, write). It writes
+each file atomically (a temporary file renamed into place), the exports first
+and the HTML last, so the page never links to an export that is not there yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.storedb import CrawlStore
+from reports.exports import (
+    FlowRow,
+    atomic_open,
+    write_backlinks_csv,
+    write_findings_json,
+    write_flows_csv,
+    write_links_csv,
+    write_pages_csv,
+    write_recommendations_csv,
+    write_summary_json,
+)
+from reports.render import render
+from reports.view import Finding, LinkRecommendation, RedirectRecommendation, ReportView
+
+__all__ = [
+    "DATA_DIRNAME",
+    "HTML_FILENAME",
+    "ExportData",
+    "ReportFiles",
+    "write_html",
+    "write_report",
+]
+
+HTML_FILENAME = "index.html"
+DATA_DIRNAME = "data"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData:
+    """The full data behind the exports that the view only shows the top of.
+
+    Every field is consumed once, streaming; ``None`` skips that export.
+
+    Attributes
+    ----------
+    pages : iterable of sequences, optional
+        ``pages.csv`` rows, cells in :data:`reports.exports.PAGES_COLUMNS` order.
+    findings : iterable of Finding, optional
+        Every finding with all its pages, for ``findings.json``.
+    links, redirects : iterables, optional
+        Every recommendation, for ``recommendations.csv``.
+    flows : iterable of FlowRow, optional
+        The budget by section, for ``flows.csv``.
+    """
+
+    pages: Iterable[Sequence[object]] | None = None
+    findings: Iterable[Finding] | None = None
+    links: Iterable[LinkRecommendation] | None = None
+    redirects: Iterable[RedirectRecommendation] | None = None
+    flows: Iterable[FlowRow] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """What was written: the HTML page and each export with its row count."""
+
+    html: Path
+    html_bytes: int
+    exports: dict[str, int] = field(default_factory=dict)
+
+
+def write_html(out_dir: Path, html: str) -> Path:
+    """Write ``index.html`` into ``out_dir`` (created if missing) and return its path."""
+    path = out_dir / HTML_FILENAME
+    with atomic_open(path) as stream:
+        stream.write(html)
+    return path
+
+
+def write_report(
+    view: ReportView,
+    out_dir: str | Path,
+    *,
+    store: CrawlStore | None = None,
+    data: ExportData | None = None,
+) -> ReportFiles:
+    """Render the report and write it with its exports.
+
+    Parameters
+    ----------
+    view : ReportView
+        The report's content.
+    out_dir : str or Path
+        The report folder (``RUN_DIR/report`` by default); created if missing.
+    store : CrawlStore, optional
+        The run's store: ``links.csv`` and ``backlinks.csv`` are streamed from it.
+    data : ExportData, optional
+        The full data for ``pages.csv``, ``findings.json``,
+        ``recommendations.csv`` and ``flows.csv``.
+
+    Returns
+    -------
+    ReportFiles
+        Paths and row counts (``summary.json`` counts as 1).
+    """
+    out = Path(out_dir)
+    data_dir = out / DATA_DIRNAME
+    data_dir.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    if store is not None:
+        counts["links.csv"] = write_links_csv(store, data_dir / "links.csv")
+        counts["backlinks.csv"] = write_backlinks_csv(store, data_dir / "backlinks.csv")
+    if data is not None:
+        if data.pages is not None:
+            counts["pages.csv"] = write_pages_csv(data_dir / "pages.csv", data.pages)
+        if data.findings is not None:
+            counts["findings.json"] = write_findings_json(data_dir / "findings.json", data.findings)
+        if data.links is not None or data.redirects is not None:
+            counts["recommendations.csv"] = write_recommendations_csv(
+                data_dir / "recommendations.csv", data.links or (), data.redirects or ()
+            )
+        if data.flows is not None:
+            counts["flows.csv"] = write_flows_csv(data_dir / "flows.csv", data.flows)
+    write_summary_json(data_dir / "summary.json", view)
+    counts["summary.json"] = 1
+    html = render(view)
+    path = write_html(out, html)
+    return ReportFiles(html=path, html_bytes=len(html.encode("utf-8")), exports=counts)
