@@ -180,13 +180,15 @@ def _solve_fixed_point(
         if stored:
             # min |g - dG gamma| on the normal equations (m x m): the mixing only
             # has to be good, the plain step at the end keeps the answer exact.
+            # einsum rather than BLAS: single-threaded (the machine's other core
+            # stays free for the memory-bound mat-vec) and the same result run to run.
             dg = d_g[:, :stored]
-            gram = dg.T @ dg
-            rhs = dg.T @ g
+            gram = np.einsum("ij,ik->jk", dg, dg)
+            rhs = np.einsum("ij,i->j", dg, g)
             scale = float(np.trace(gram)) or 1.0
             gamma = np.linalg.lstsq(gram + 1e-14 * scale * np.eye(stored), rhs, rcond=None)[0]
             # x + g - (dX + dG) gamma, with dX + dG = dF.
-            x = fx - d_f[:, :stored] @ gamma
+            x = fx - np.einsum("ij,j->i", d_f[:, :stored], gamma)
         else:
             x = fx
         fx = step(x)
