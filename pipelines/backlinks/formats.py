@@ -30,6 +30,7 @@ __all__ = [
     "detect_format",
     "generic_format",
     "normalise_header",
+    "parse_column_map",
 ]
 
 
@@ -534,3 +535,24 @@ def custom_format(columns: Mapping[str, str]) -> ExportFormat:
         flags="generic",
         certainty="user",
     )
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """Read ``source=Backlink URL,target=Page,anchor=Text`` into a column map.
+
+    Raises
+    ------
+    ValueError
+        For a part without ``=``, an empty name, an unknown field or no ``source``.
+    """
+    columns: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        field_name, sep, header = part.partition("=")
+        field_name, header = field_name.strip().lower(), header.strip()
+        if not sep or not field_name or not header:
+            raise ValueError(f"bad column map part {part.strip()!r}: write field=column name")
+        columns[field_name] = header
+    custom_format(columns)  # validates the fields
+    return columns

@@ -168,6 +168,7 @@ class ParsedExport:
                     break
         self._assumed: tuple[str, str] | None = None
         if fmt.kind == KIND_LINKS and "target" not in self._index:
+            target = target or (site.home if site is not None else None)
             if not target:
                 raise MissingTargetError(
                     f"{file}: {fmt.label} has no target column: say which page its links "
@@ -675,7 +676,7 @@ def parse_backlinks(
         rejected. ``None`` checks neither.
     target : str, optional
         The target assumed for exports without a target column (Search
-        Console's link lists); required for those.
+        Console's link lists); default: the site's home page.
     columns : mapping, optional
         A column map (``{"source": "Backlink", "target": "Page", ...}``) used
         when no known format matches the header.

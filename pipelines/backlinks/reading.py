@@ -296,7 +296,11 @@ class BacklinkFile:
             try:
                 cells = next(reader)
             except StopIteration:
-                return
+                if not replay:
+                    return
+                # The file ended inside a broken quote: read the lines it swallowed again.
+                reader = csv.reader(feed(), delimiter=self.delimiter)
+                continue
             except csv.Error as exc:
                 if not consumed:
                     return

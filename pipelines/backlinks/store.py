@@ -170,6 +170,13 @@ _READ_BACK: Final = (
     "authority_source"
 )
 _BATCH: Final = 20_000
+
+
+def _json(value: Any) -> str:
+    """Compact JSON, the same bytes for the same value however the row was built."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 _LOOKUP_CHUNK: Final = 400  # key pairs per lookup query (2 parameters each)
 
 
@@ -290,7 +297,7 @@ def open_exports(
                     handle,
                     file=str(path),
                     site=site,
-                    target=target or (site.home if site else None),
+                    target=target,
                     columns=columns,
                     urls=urls,
                     reject_details=reject_details,
@@ -392,21 +399,21 @@ class _RowMaker:
     def vendors(self, vendors: tuple[str, ...]) -> str:
         text = self._vendors.get(vendors)
         if text is None:
-            text = self._vendors[vendors] = json.dumps(list(vendors))
+            text = self._vendors[vendors] = _json(list(vendors))
         return text
 
     def row(self, r: LinkRecord) -> tuple[Any, ...]:
         if isinstance(r, Backlink):
             prefix = self._file_prefix.get(r.file)
             if prefix is None:
-                prefix = self._file_prefix[r.file] = "[[" + json.dumps(r.file) + ","
+                prefix = self._file_prefix[r.file] = "[[" + _json(r.file) + ","
             origins = f"{prefix}{r.line}]]"
             links = 1
             conflicts = None
         else:
-            origins = json.dumps([list(o) for o in r.origins])
+            origins = _json([list(o) for o in r.origins])
             links = _links_count(r.origins)
-            conflicts = json.dumps(list(r.conflicts)) if r.conflicts else None
+            conflicts = _json(list(r.conflicts)) if r.conflicts else None
         return (
             r.source_url,
             r.source_host,
@@ -590,8 +597,8 @@ def _write_domains(store: CrawlStore, domains: Mapping[str, MergedDomain]) -> No
                 final.last_seen,
                 final.lost,
                 final.lost_date,
-                json.dumps(list(final.vendors)),
-                json.dumps([list(o) for o in final.origins]),
+                _json(list(final.vendors)),
+                _json([list(o) for o in final.origins]),
             )
         )
     conn.executemany(
@@ -653,9 +660,9 @@ def _write_imports(store: CrawlStore, reports: Sequence[ImportReport], mode: str
                 r.nofollow,
                 len(r.referring_domains),
                 r.target_assumed,
-                json.dumps(dict(r.reject_counts)),
-                json.dumps([[j.line, j.code, j.reason] for j in r.rejects]),
-                json.dumps(r.warnings),
+                _json(dict(r.reject_counts)),
+                _json([[j.line, j.code, j.reason] for j in r.rejects]),
+                _json(r.warnings),
             )
             for r in reports
         ],
@@ -714,7 +721,7 @@ def write_backlinks(
                     p.vendor,
                     p.links,
                     p.domains,
-                    json.dumps([p.file, p.line]),
+                    _json([p.file, p.line]),
                 )
                 for p in merger.target_pages.values()
             ],
