@@ -119,7 +119,7 @@ def merge_records(held: LinkRecord, new: LinkRecord) -> MergedBacklink:
     else:
         primary, other = held, new
     worded = primary if primary.anchor or not other.anchor else other
-    conflicts = set(held.conflicts) | set(new.conflicts)
+    conflicts = set(held.conflicts).union(new.conflicts)
 
     # followed and the rel flags: the latest observation among those that report one.
     if held.rel_reported and new.rel_reported:
@@ -150,34 +150,42 @@ def merge_records(held: LinkRecord, new: LinkRecord) -> MergedBacklink:
         gone = new if new.lost_reported else held
 
     measured = other if _metric_rank(other) < _metric_rank(primary) else primary
-    held_origins = held.origins
-    seen_origins = set(held_origins)
-    origins = held_origins + tuple(o for o in new.origins if o not in seen_origins)
+    held_origins, new_origins = held.origins, new.origins
+    if len(new_origins) == 1 and new_origins[0] not in held_origins:
+        origins = held_origins + new_origins
+    else:
+        origins = held_origins + tuple(o for o in new_origins if o not in held_origins)
+    held_vendors, new_vendors = held.vendors, new.vendors
+    vendors = (
+        held_vendors
+        if held_vendors == new_vendors
+        else tuple(sorted(set(held_vendors).union(new_vendors)))
+    )
     return MergedBacklink(
-        source_url=held.source_url,
-        source_host=held.source_host,
-        source_domain=held.source_domain,
-        target_url=held.target_url,
-        anchor=worded.anchor,
-        followed=rel.followed,
-        nofollow=rel.nofollow,
-        ugc=rel.ugc,
-        sponsored=rel.sponsored,
-        is_image=worded.is_image,
-        rel_reported=rel.rel_reported,
-        lost=gone.lost,
-        lost_date=gone.lost_date,
-        lost_reported=gone.lost_reported,
-        first_seen=_earliest(held.first_seen, new.first_seen),
-        last_seen=_latest(held.last_seen, new.last_seen),
-        metric_name=measured.metric_name,
-        metric_value=measured.metric_value,
-        authority=measured.authority,
-        vendors=tuple(sorted(set(held.vendors) | set(new.vendors))),
-        origins=origins,
-        conflicts=tuple(sorted(conflicts)),
-        rel_seen=rel.rel_seen,
-        lost_seen=gone.lost_seen,
+        held.source_url,
+        held.source_host,
+        held.source_domain,
+        held.target_url,
+        worded.anchor,
+        rel.followed,
+        rel.nofollow,
+        rel.ugc,
+        rel.sponsored,
+        worded.is_image,
+        rel.rel_reported,
+        gone.lost,
+        gone.lost_date,
+        gone.lost_reported,
+        _earliest(held.first_seen, new.first_seen),
+        _latest(held.last_seen, new.last_seen),
+        measured.metric_name,
+        measured.metric_value,
+        measured.authority,
+        vendors,
+        origins,
+        tuple(sorted(conflicts)) if conflicts else (),
+        rel.rel_seen,
+        gone.lost_seen,
     )
 
 
@@ -318,15 +326,34 @@ class BacklinkMerger:
             )
 
     def add_all(self, records: Iterable[Backlink | ReferringDomain | TargetPage]) -> None:
-        """Add records of any kind (what a ``ParsedExport`` yields)."""
-        add = self.add
-        for record in records:
-            if isinstance(record, Backlink):
-                add(record)
-            elif isinstance(record, ReferringDomain):
-                self.add_domain(record)
-            else:
-                self.add_target_page(record)
+        """Add records of any kind (what a ``ParsedExport`` yields).
+
+        The loop is :meth:`add` inlined: it runs once per row of every export.
+        """
+        by_target = self._by_target
+        rows = count = 0
+        try:
+            for record in records:
+                if type(record) is Backlink:
+                    rows += 1
+                    inner = by_target.get(record.target_url)
+                    if inner is None:
+                        inner = by_target[record.target_url] = {}
+                    held = inner.get(record.source_url)
+                    if held is None:
+                        inner[record.source_url] = record
+                        count += 1
+                    else:
+                        inner[record.source_url] = merge_records(held, record)
+                elif isinstance(record, ReferringDomain):
+                    self.add_domain(record)
+                elif isinstance(record, TargetPage):
+                    self.add_target_page(record)
+                else:
+                    self.add(record)
+        finally:
+            self.rows += rows
+            self._count += count
 
     def __len__(self) -> int:
         return self._count

@@ -90,6 +90,12 @@ _CHECKED_FIELDS: Final = (
     "only_nofollow",
     "follow",
 )
+_BOOL_CELLS: Final = {
+    cell: value
+    for word, value in (("true", True), ("false", False), ("yes", True), ("no", False))
+    for cell in (word, word.upper(), word.capitalize())
+} | {"": False, "1": True, "0": False}
+_IMAGE_TYPE_CELLS: Final = frozenset({"image", "Image", "IMAGE"})
 _LINK_TYPES: Final = frozenset({"hyperlink", "href", "ahref", "a", "link", "text"})
 _IMAGE_TYPES: Final = frozenset({"image", "img", "image link"})
 
@@ -139,6 +145,7 @@ class ParsedExport:
         header_line: int,
         *,
         line_of: Callable[[], int] | None,
+        line_source: Any,
         bad_lines: list[tuple[int, str, str]] | None,
         file: str,
         site: Site | None,
@@ -152,6 +159,7 @@ class ParsedExport:
         self.report = ImportReport(file=file, format=fmt, header=header, header_line=header_line)
         self._rows = rows
         self._line_of = line_of
+        self._line_source = line_source
         self._next_line = header_line + 1
         self._bad_lines = bad_lines
         self._file = file
@@ -396,8 +404,11 @@ class ParsedExport:
         date_of = self._date
 
         def read_lost(cells: Sequence[str], line: int) -> tuple[bool, str | None, bool]:
-            lost_date = date_of(cells, i_date, "lost_date", line) if i_date >= 0 else None
-            lost = lost_date is not None or (i_date >= 0 and bool(cells[i_date].strip()))
+            lost_date = None
+            lost = False
+            if i_date >= 0 and cells[i_date]:
+                lost_date = date_of(cells, i_date, "lost_date", line)
+                lost = lost_date is not None or bool(cells[i_date].strip())
             if i_lost >= 0 and parse_bool(cells[i_lost]):
                 lost = True
             if i_status >= 0 and "lost" in cells[i_status].lower():
@@ -407,6 +418,77 @@ class ParsedExport:
             return lost, lost_date if lost else None, reported
 
         return read_lost
+
+    def _target_entry(self, raw: str) -> tuple[str, str, str]:
+        """``(url, reject code, reason)`` for a target cell; code and reason empty when good."""
+        found = self._urls.target(raw)
+        if found is None:
+            return "", "target_url", f"unparsable target URL {_short(raw)}"
+        url, host = found
+        site = self._site
+        if site is not None and self._urls.domain(host) not in site.domains:
+            where = ", ".join(sorted(site.domains))
+            return "", "target_outside", f"target {_short(url)} is outside the site ({where})"
+        return url, "", ""
+
+    def _day_reader(self, field_name: str) -> Callable[[str, int], str | None]:
+        """``(cell, line) -> ISO day``: memoised on the date part; problems are counted."""
+        days: dict[str, str] = {}
+
+        def day(cell: str, line: int) -> str | None:
+            if not cell:
+                return None
+            found = days.get(cell[:10])
+            if found is not None and (len(cell) == 10 or cell[10] in " T"):
+                return found
+            try:
+                found = parse_date(cell)
+            except CellValueError as problem:
+                self._problem(self._column_name(field_name), line, problem)
+                return None
+            if found is not None and len(cell) >= 10 and cell[4] == "-" and cell[7] == "-":
+                if len(days) > 100_000:
+                    days.clear()
+                days[cell[:10]] = found
+            return found
+
+        return day
+
+    def _metric_reader(
+        self,
+    ) -> Callable[[Sequence[str], int], tuple[str | None, float | None, float | None]]:
+        """``(cells, line) -> (metric name, value, authority)``, memoised per metric and cell."""
+        specs: list[tuple[int, str, str, dict[str, Any]]] = [
+            (self._index[field_name], field_name, name, {})
+            for field_name, name in self.format.metrics
+            if field_name in self._index
+        ]
+        none: tuple[str | None, float | None, float | None] = (None, None, None)
+        bad = object()
+
+        def metric(
+            cells: Sequence[str], line: int
+        ) -> tuple[str | None, float | None, float | None]:
+            for index, field_name, name, memo in specs:
+                cell = cells[index]
+                hit = memo.get(cell)
+                if hit is None:
+                    try:
+                        value = parse_number(cell)
+                        hit = none if value is None else (name, value, scale_metric(name, value))
+                    except CellValueError as problem:
+                        self._problem(self._column_name(field_name), line, problem)
+                        hit = bad
+                    else:
+                        if len(memo) < 100_000:
+                            memo[cell] = hit
+                elif hit is bad:
+                    self._problem(self._column_name(field_name), line, CellValueError(cell))
+                if hit is not none and hit is not bad:
+                    return hit  # type: ignore[return-value]
+            return none
+
+        return metric
 
     def _links(self) -> Iterator[Backlink]:
         index = self._index
@@ -419,64 +501,104 @@ class ParsedExport:
         i_alt = index.get("alt", -1)
         i_first = index.get("first_seen", -1)
         i_last = index.get("last_seen", -1)
-        metrics = [
-            (index[field_name], field_name, name)
-            for field_name, name in fmt.metrics
-            if field_name in index
-        ]
-        assumed = self._assumed
+        # The common layout (Ahrefs, Semrush) is read inline; the others through a closure.
+        inline_flags = fmt.flags == "bool"
+        i_nofollow, i_ugc = index.get("nofollow", -1), index.get("ugc", -1)
+        i_sponsored, i_image, i_type = (
+            index.get("sponsored", -1),
+            index.get("image", -1),
+            index.get("type", -1),
+        )
+        bools = _BOOL_CELLS
+        assumed_url = self._assumed[0] if self._assumed is not None else None
         site = self._site
         site_hosts = site.hosts if site is not None else frozenset()
         urls = self._urls
-        source_of, target_of, domain_of = urls.url, urls.target, urls.domain
+        source_of, domain_of = urls.url, urls.domain
+        targets: dict[str, tuple[str, str, str]] = {}
+        target_entry = self._target_entry
         flags_of, lost_of = self._flag_reader(), self._lost_reader()
-        date_of, metric_of, line_of = self._date, self._metric, self._line
-        check_target, width_ok = self._check_target, self._width_ok
+        metric_of = self._metric_reader()
+        first_of, last_of = self._day_reader("first_seen"), self._day_reader("last_seen")
+        line_source = self._line_source
+        next_line = self.header_line
         vendor, file = fmt.vendor, self._file
         domains = report.referring_domains
+        bad_lines = self._bad_lines
+        reject = self._reject
         kept = lost_count = nofollow_count = read = 0
         try:
             for cells in self._rows:
-                line = line_of()
                 read += 1
-                if self._bad_lines:
+                if line_source is not None:
+                    line = line_source.line_num
+                else:
+                    next_line += 1
+                    line = next_line
+                if bad_lines:
                     self._drain_bad_lines()
+                if len(cells) != width and not _trailing_blank(cells, width):
+                    reject(
+                        line,
+                        "ragged",
+                        f"ragged row: {len(cells)} cells where the header has {width}",
+                    )
+                    continue
+                raw = cells[i_source]
+                found = source_of(raw)
+                if found is None:
+                    code = "source_url" if raw.strip() else "source_missing"
+                    reject(line, code, f"unparsable source URL {_short(raw)}")
+                    continue
+                source_url, source_host = found
+                if source_host in site_hosts:
+                    reject(
+                        line,
+                        "internal",
+                        f"source {_short(source_url)} is on the site itself "
+                        "(an internal link, not a backlink)",
+                    )
+                    continue
+                if assumed_url is None:
+                    raw = cells[i_target]
+                    entry = targets.get(raw)
+                    if entry is None:
+                        entry = target_entry(raw)
+                        if len(targets) < 200_000:
+                            targets[raw] = entry
+                    target_url, code, reason = entry
+                    if code:
+                        reject(line, code, reason)
+                        continue
+                else:
+                    target_url = assumed_url
                 try:
-                    width_ok(cells, width)
-                    raw = cells[i_source]
-                    source = source_of(raw)
-                    if source is None:
-                        code = "source_url" if raw.strip() else "source_missing"
-                        raise _Rejected(code, f"unparsable source URL {_short(raw)}")
-                    source_url, source_host = source
-                    if source_host in site_hosts:
-                        raise _Rejected(
-                            "internal",
-                            f"source {_short(source_url)} is on the site itself "
-                            "(an internal link, not a backlink)",
-                        )
-                    if assumed is None:
-                        raw = cells[i_target]
-                        target = target_of(raw)
-                        if target is None:
-                            raise _Rejected("target_url", f"unparsable target URL {_short(raw)}")
+                    if inline_flags:
+                        nofollow = bools.get(cells[i_nofollow])
+                        ugc = bools.get(cells[i_ugc]) if i_ugc >= 0 else False
+                        sponsored = bools.get(cells[i_sponsored]) if i_sponsored >= 0 else False
+                        if nofollow is None or ugc is None or sponsored is None:
+                            nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
+                        else:
+                            rel_reported = True
+                            if i_image >= 0:
+                                image = bools.get(cells[i_image])
+                                is_image = parse_bool(cells[i_image]) if image is None else image
+                            else:
+                                is_image = i_type >= 0 and cells[i_type] in _IMAGE_TYPE_CELLS
                     else:
-                        target = assumed
-                    check_target(*target)
-                    nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
+                        nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
                     lost, lost_date, lost_reported = lost_of(cells, line)
                 except CellValueError as problem:
-                    self._reject(line, "value", self._explain(cells, problem))
+                    reject(line, "value", self._explain(cells, problem))
                     continue
                 except _Rejected as rejected:
-                    self._reject(line, rejected.code, rejected.reason)
+                    reject(line, rejected.code, rejected.reason)
                     continue
                 anchor = cells[i_anchor].strip() if i_anchor >= 0 else ""
                 if not anchor and i_alt >= 0:
                     anchor = cells[i_alt].strip()
-                metric_name, metric_value, authority = (
-                    metric_of(cells, metrics, line) if metrics else (None, None, None)
-                )
+                metric_name, metric_value, authority = metric_of(cells, line)
                 followed = not (nofollow or ugc or sponsored)
                 source_domain = domain_of(source_host)
                 kept += 1
@@ -489,7 +611,7 @@ class ParsedExport:
                     source_url,
                     source_host,
                     source_domain,
-                    target[0],
+                    target_url,
                     anchor,
                     followed,
                     nofollow,
@@ -500,8 +622,8 @@ class ParsedExport:
                     lost,
                     lost_date,
                     lost_reported,
-                    date_of(cells, i_first, "first_seen", line) if i_first >= 0 else None,
-                    date_of(cells, i_last, "last_seen", line) if i_last >= 0 else None,
+                    first_of(cells[i_first], line) if i_first >= 0 else None,
+                    last_of(cells[i_last], line) if i_last >= 0 else None,
                     metric_name,
                     metric_value,
                     authority,
@@ -624,6 +746,11 @@ class ParsedExport:
             self._finish()
 
 
+def _trailing_blank(cells: Sequence[str], width: int) -> bool:
+    """Extra cells that are all empty (a trailing delimiter) do not make a row ragged."""
+    return len(cells) > width and not any(cell.strip() for cell in cells[width:])
+
+
 def _domain_cell(cell: str) -> str | None:
     """A referring domain as exports write it (``example.com``, ``https://www.example.com/``)."""
     text = cell.strip().lower()
@@ -742,6 +869,7 @@ def parse_backlinks(
         header,
         header_line,
         line_of=line_of,
+        line_source=rows if line_of is not None else None,
         bad_lines=bad_lines if isinstance(bad_lines, list) else None,
         file=file,
         site=site,

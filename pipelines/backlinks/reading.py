@@ -269,29 +269,30 @@ class BacklinkFile:
 
     def __iter__(self) -> Iterator[list[str]]:
         lines = self._lines()
-        replay: deque[tuple[int, str]] = deque()
-        consumed: list[tuple[int, str]] = []
-        counter = [0]  # physical lines read from the file
+        replay: deque[str] = deque()  # lines to read again after a broken record
+        consumed: list[str] = []  # the physical lines of the record being read
+        limit = MAX_RECORD_LINES
 
         def feed() -> Iterator[str]:
             while True:
                 if replay:
-                    item = replay.popleft()
+                    text = replay.popleft()
                 else:
-                    text = next(lines, None)
-                    if text is None:
+                    found = next(lines, None)
+                    if found is None:
                         return
-                    counter[0] += 1
-                    item = (counter[0], text)
-                consumed.append(item)
-                if len(consumed) > MAX_RECORD_LINES:
+                    text = found
+                consumed.append(text)
+                if len(consumed) > limit:
                     yield _CLOSE_QUOTE
                     continue
-                yield item[1]
+                yield text
 
-        reader = csv.reader(feed(), delimiter=self.delimiter)
+        delimiter = self.delimiter
+        reader = csv.reader(feed(), delimiter=delimiter)
         width = self.width
         bad = self.bad_lines
+        start = 1  # physical line where the next record starts
         while True:
             try:
                 cells = next(reader)
@@ -299,35 +300,37 @@ class BacklinkFile:
                 if not replay:
                     return
                 # The file ended inside a broken quote: read the lines it swallowed again.
-                reader = csv.reader(feed(), delimiter=self.delimiter)
+                reader = csv.reader(feed(), delimiter=delimiter)
                 continue
             except csv.Error as exc:
                 if not consumed:
                     return
-                bad.append((consumed[0][0], "csv", f"unreadable row ({exc})"))
-                replay.extendleft(reversed(consumed[1:]))
-                consumed.clear()
-                continue
-            if len(consumed) == 1:
-                self.line_num = consumed[0][0]
-                consumed.clear()
-                if cells:
+                bad.append((start, "csv", f"unreadable row ({exc})"))
+            else:
+                taken = len(consumed)
+                if taken == 1:
+                    consumed.clear()
+                    self.line_num = start
+                    start += 1
+                    if cells:
+                        yield cells
+                    continue
+                # A record over several lines: a quoted field with line breaks, or a
+                # quote that never closes. Keep it when it closed in time with the
+                # file's usual width.
+                if taken <= limit and (len(cells) == width or width <= 1):
+                    consumed.clear()
+                    self.line_num = start
+                    start += taken
                     yield cells
-                continue
-            # A record over several lines: a quoted field with line breaks,
-            # or a quote that never closes. Keep the first only when it closed
-            # in time and has the file's usual width.
-            if len(consumed) <= MAX_RECORD_LINES and (len(cells) == width or width <= 1):
-                self.line_num = consumed[0][0]
-                consumed.clear()
-                yield cells
-                continue
-            first = consumed[0]
-            bad.append(
-                (first[0], "quotes", "unbalanced quotes: the row's quoted field never closes")
-            )
-            replay.extendleft(reversed(consumed[1 : MAX_RECORD_LINES + 1]))
+                    continue
+                bad.append(
+                    (start, "quotes", "unbalanced quotes: the row's quoted field never closes")
+                )
+            # Reject the record's first line and read the others again as rows.
+            replay.extendleft(reversed(consumed[1 : limit + 1]))
             consumed.clear()
+            start += 1
 
     # -- lifecycle -------------------------------------------------------
 

@@ -13,6 +13,18 @@ Tables (additive to :mod:`pipelines.storedb`; the full reference is in
 * the view ``backlink_target_counts``: links, referring pages and referring
   domains per target.
 
+How an import writes (memory stays flat however large the exports):
+
+1. every link record read is appended to a temporary table (``bl_stage``, in
+   SQLite's temp database on disk) with a hash of its key (source URL, target
+   URL); referring domains and target pages, which are few, stay in memory;
+2. keys seen more than once (or already stored, when adding) are found with
+   one ``GROUP BY``; every other record is copied into ``backlinks`` by one
+   ``INSERT ... SELECT`` in the unique index's order;
+3. the records of repeated keys are read back group by group and merged by
+   :func:`~pipelines.backlinks.merging.merge_records` (the one implementation
+   of the merge rules), then inserted, or update the stored backlink.
+
 An import is one transaction: a failure leaves the store as it was. Without
 ``replace`` the new records merge into the backlinks already stored, by the
 same rules as within an import; ``replace`` starts the backlink tables afresh.
@@ -20,10 +32,12 @@ same rules as within an import; ``replace`` starts the backlink tables afresh.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -37,13 +51,14 @@ from pipelines.backlinks.merging import (
     merge_records,
 )
 from pipelines.backlinks.model import (
-    KIND_LINKS,
     Backlink,
     BacklinkError,
     ImportReport,
     MergedBacklink,
+    ReferringDomain,
+    TargetPage,
 )
-from pipelines.backlinks.parsing import ParsedExport, parse_backlinks
+from pipelines.backlinks.parsing import ParsedExport, Record, parse_backlinks
 from pipelines.backlinks.reading import BacklinkFile, expand_backlink_paths, read_backlinks
 from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.storedb import CrawlStore
@@ -53,6 +68,7 @@ __all__ = [
     "ImportResult",
     "ensure_backlink_schema",
     "fill_domain_authority",
+    "gc_paused",
     "import_backlinks",
     "open_exports",
     "site_of_store",
@@ -247,8 +263,10 @@ class ImportResult:
         Backlinks whose authority now comes from their domain's authority.
     targets : list of str
         Distinct target URLs of this import's links and target pages.
+    read_seconds : float
+        Wall time until every file was read (and its links staged).
     seconds : float
-        Wall time of the import.
+        Wall time of the whole import.
     """
 
     reports: list[ImportReport]
@@ -262,6 +280,7 @@ class ImportResult:
     domains: int = 0
     authority_filled: int = 0
     targets: list[str] = field(default_factory=list)
+    read_seconds: float = 0.0
     seconds: float = 0.0
 
 
@@ -359,27 +378,48 @@ def import_backlinks(
     BacklinkError
         A file is unreadable or unrecognised (nothing is written then).
     """
-    started = time.perf_counter()
-    urls = ExportUrls(normaliser)
     exports = open_exports(
-        paths, site=site, target=target, columns=columns, urls=urls, reject_details=reject_details
+        paths,
+        site=site,
+        target=target,
+        columns=columns,
+        urls=ExportUrls(normaliser),
+        reject_details=reject_details,
     )
-    merger = BacklinkMerger()
     reports: list[ImportReport] = []
+
+    def records() -> Iterator[Record]:
+        try:
+            for handle, parsed in exports:
+                yield from parsed
+                parsed.report.warnings[:0] = handle.warnings
+                reports.append(parsed.report)
+                handle.close()
+                if on_file is not None:
+                    on_file(parsed.report)
+        finally:
+            for handle, _ in exports:
+                handle.close()
+
+    return write_backlinks(store, records(), reports, replace=replace)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk import.
+
+    An import allocates millions of short-lived objects per second; the
+    collector's passes over them cost more than the parsing (measured: merging
+    in memory cost 5x more with it on). Nothing an import builds has reference
+    cycles, so nothing is lost by pausing; cycles made meanwhile are collected after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        for handle, parsed in exports:
-            merger.add_all(parsed)
-            parsed.report.warnings[:0] = handle.warnings
-            reports.append(parsed.report)
-            handle.close()
-            if on_file is not None:
-                on_file(parsed.report)
+        yield
     finally:
-        for handle, _ in exports:
-            handle.close()
-    result = write_backlinks(store, merger, reports, replace=replace)
-    result.seconds = time.perf_counter() - started
-    return result
+        if enabled:
+            gc.enable()
 
 
 def _links_count(origins: Sequence[tuple[str, int]]) -> int:
@@ -388,13 +428,368 @@ def _links_count(origins: Sequence[tuple[str, int]]) -> int:
     return max(Counter(file for file, _ in origins).values())
 
 
+# Flag bits of a staged record.
+_FOLLOWED, _NOFOLLOW, _UGC, _SPONSORED, _IMAGE, _LOST, _REL_REPORTED, _LOST_REPORTED = (
+    1 << i for i in range(8)
+)
+_STAGE_SCHEMA: Final = """
+CREATE TEMP TABLE bl_stage (
+    key            INTEGER NOT NULL,     -- hash of (source URL, target URL), this import only
+    source_url     TEXT NOT NULL,
+    source_host    TEXT NOT NULL,
+    source_domain  TEXT NOT NULL,
+    t_idx          INTEGER NOT NULL,     -- bl_stage_targets.t_idx
+    anchor         TEXT NOT NULL,
+    flags          INTEGER NOT NULL,     -- the _FOLLOWED ... _LOST_REPORTED bits
+    lost_date      TEXT,
+    first_seen     TEXT,
+    last_seen      TEXT,
+    metric_name    TEXT,
+    metric_value   REAL,
+    authority      REAL,
+    file_idx       INTEGER,              -- bl_stage_files.file_idx (single records)
+    line           INTEGER,
+    vendors        TEXT,                 -- JSON, merged records only
+    origins        TEXT,                 -- JSON, merged records only
+    conflicts      TEXT,                 -- JSON, merged records only
+    rel_seen       TEXT,                 -- merged records only
+    lost_seen      TEXT,                 -- merged records only
+    links          INTEGER               -- merged records only
+);
+CREATE TEMP TABLE bl_stage_files (file_idx INTEGER PRIMARY KEY, file TEXT, vendor TEXT);
+CREATE TEMP TABLE bl_stage_targets (
+    t_idx INTEGER PRIMARY KEY, url TEXT NOT NULL, target_id INTEGER
+);
+CREATE TEMP TABLE bl_stage_multi (key INTEGER PRIMARY KEY);
+"""
+_STAGE_DROP: Final = """
+DROP TABLE IF EXISTS temp.bl_stage;
+DROP TABLE IF EXISTS temp.bl_stage_files;
+DROP TABLE IF EXISTS temp.bl_stage_targets;
+DROP TABLE IF EXISTS temp.bl_stage_multi;
+"""
+_STAGE_ONE: Final = (
+    "INSERT INTO bl_stage (key, source_url, source_host, source_domain, t_idx, anchor, flags, "
+    "lost_date, first_seen, last_seen, metric_name, metric_value, authority, file_idx, line) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_STAGE_MERGED: Final = (
+    "INSERT INTO bl_stage (key, source_url, source_host, source_domain, t_idx, anchor, flags, "
+    "lost_date, first_seen, last_seen, metric_name, metric_value, authority, vendors, origins, "
+    "conflicts, rel_seen, lost_seen, links) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_STAGE_COLUMNS: Final = (
+    "s.key, s.source_url, s.source_host, s.source_domain, s.t_idx, s.anchor, s.flags, "
+    "s.lost_date, s.first_seen, s.last_seen, s.metric_name, s.metric_value, s.authority, "
+    "s.file_idx, s.line, s.vendors, s.origins, s.conflicts, s.rel_seen, s.lost_seen"
+)
+# Records seen once are copied by SQLite itself, in the unique index's order.
+_COPY_SINGLES: Final = f"""
+INSERT INTO backlinks ({", ".join(_WRITE_COLUMNS)})
+SELECT s.source_url, s.source_host, s.source_domain, t.target_id, s.anchor,
+       s.flags & 1, (s.flags >> 1) & 1, (s.flags >> 2) & 1, (s.flags >> 3) & 1,
+       (s.flags >> 4) & 1, (s.flags >> 5) & 1,
+       s.lost_date, s.first_seen, s.last_seen, s.metric_name, s.metric_value, s.authority,
+       coalesce(s.vendors, json_array(f.vendor)),
+       coalesce(s.origins, json_array(json_array(f.file, s.line))),
+       (s.flags >> 6) & 1, (s.flags >> 7) & 1,
+       CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen
+            WHEN (s.flags >> 6) & 1 THEN coalesce(s.last_seen, s.first_seen) END,
+       CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen
+            WHEN (s.flags >> 7) & 1 THEN coalesce(
+                nullif(max(coalesce(s.last_seen, ''), coalesce(s.lost_date, '')), ''),
+                s.first_seen) END,
+       coalesce(s.links, 1), s.conflicts, CASE WHEN s.authority IS NOT NULL THEN 'link' END
+FROM bl_stage s
+JOIN bl_stage_targets t ON t.t_idx = s.t_idx
+LEFT JOIN bl_stage_files f ON f.file_idx = s.file_idx
+WHERE s.key NOT IN (SELECT key FROM bl_stage_multi)
+ORDER BY s.source_url, t.target_id
+"""
+_STAGE_BATCH: Final = 10_000
+
+
+class _Stage:
+    """Link records of one import, staged in SQLite's temp database."""
+
+    def __init__(self, store: CrawlStore) -> None:
+        self.conn = store.conn
+        self.conn.executescript(_STAGE_DROP + _STAGE_SCHEMA)
+        self.targets: dict[str, int] = {}
+        self.files: dict[tuple[str, str], int] = {}
+        self.rows = 0
+        self._ones: list[tuple[Any, ...]] = []
+        self._inserts: list[tuple[Any, ...]] = []  # merged records, new to the store
+        self._updates: list[tuple[Any, ...]] = []  # merged records, stored before
+
+    def _t_idx(self, url: str) -> int:
+        t_idx = self.targets[url] = len(self.targets)
+        self.conn.execute("INSERT INTO bl_stage_targets (t_idx, url) VALUES (?, ?)", (t_idx, url))
+        return t_idx
+
+    def _file_idx(self, file: str, vendor: str) -> int:
+        f_idx = self.files[file, vendor] = len(self.files)
+        self.conn.execute(
+            "INSERT INTO bl_stage_files (file_idx, file, vendor) VALUES (?, ?, ?)",
+            (f_idx, file, vendor),
+        )
+        return f_idx
+
+    def add_links(self, records: Iterable[Backlink]) -> None:
+        """Stage single-row records (the hot path: one call per export)."""
+        targets, files = self.targets, self.files
+        ones = self._ones
+        flush = self._flush
+        count = 0
+        for r in records:
+            target = r.target_url
+            t_idx = targets.get(target)
+            if t_idx is None:
+                t_idx = self._t_idx(target)
+            f_idx = files.get((r.file, r.vendor))
+            if f_idx is None:
+                f_idx = self._file_idx(r.file, r.vendor)
+            flags = (
+                (_FOLLOWED if r.followed else 0)
+                | (_NOFOLLOW if r.nofollow else 0)
+                | (_UGC if r.ugc else 0)
+                | (_SPONSORED if r.sponsored else 0)
+                | (_IMAGE if r.is_image else 0)
+                | (_LOST if r.lost else 0)
+                | (_REL_REPORTED if r.rel_reported else 0)
+                | (_LOST_REPORTED if r.lost_reported else 0)
+            )
+            ones.append(
+                (
+                    hash((r.source_url, target)),
+                    r.source_url,
+                    r.source_host,
+                    r.source_domain,
+                    t_idx,
+                    r.anchor,
+                    flags,
+                    r.lost_date,
+                    r.first_seen,
+                    r.last_seen,
+                    r.metric_name,
+                    r.metric_value,
+                    r.authority,
+                    f_idx,
+                    r.line,
+                )
+            )
+            count += 1
+            if len(ones) >= _STAGE_BATCH:
+                flush()
+        self.rows += count
+
+    def add_merged(self, r: MergedBacklink) -> None:
+        """Stage an already merged record (from a :class:`BacklinkMerger`)."""
+        t_idx = self.targets.get(r.target_url)
+        if t_idx is None:
+            t_idx = self._t_idx(r.target_url)
+        self.conn.execute(
+            _STAGE_MERGED,
+            (
+                hash((r.source_url, r.target_url)),
+                r.source_url,
+                r.source_host,
+                r.source_domain,
+                t_idx,
+                r.anchor,
+                _flags_of(r),
+                r.lost_date,
+                r.first_seen,
+                r.last_seen,
+                r.metric_name,
+                r.metric_value,
+                r.authority,
+                _json(list(r.vendors)),
+                _json([list(o) for o in r.origins]),
+                _json(list(r.conflicts)) if r.conflicts else None,
+                r.rel_seen,
+                r.lost_seen,
+                _links_count(r.origins),
+            ),
+        )
+        self.rows += 1
+
+    def _flush(self) -> None:
+        if self._ones:
+            self.conn.executemany(_STAGE_ONE, self._ones)
+            self._ones.clear()
+
+    def record(self, row: Sequence[Any]) -> LinkRecord:
+        """A staged row (``_STAGE_COLUMNS`` order) back as a record."""
+        (
+            _key,
+            source_url,
+            source_host,
+            source_domain,
+            t_idx,
+            anchor,
+            flags,
+            lost_date,
+            first_seen,
+            last_seen,
+            metric_name,
+            metric_value,
+            authority,
+            file_idx,
+            line,
+            vendors,
+            origins,
+            conflicts,
+            rel_seen,
+            lost_seen,
+        ) = row
+        target_url = self.target_urls[t_idx]
+        if vendors is None:
+            file, vendor = self.file_keys[file_idx]
+            return Backlink(
+                source_url, source_host, source_domain, target_url, anchor,
+                bool(flags & _FOLLOWED), bool(flags & _NOFOLLOW), bool(flags & _UGC),
+                bool(flags & _SPONSORED), bool(flags & _IMAGE), bool(flags & _REL_REPORTED),
+                bool(flags & _LOST), lost_date, bool(flags & _LOST_REPORTED), first_seen,
+                last_seen, metric_name, metric_value, authority, vendor, file, line,
+            )  # fmt: skip
+        return MergedBacklink(
+            source_url, source_host, source_domain, target_url, anchor,
+            bool(flags & _FOLLOWED), bool(flags & _NOFOLLOW), bool(flags & _UGC),
+            bool(flags & _SPONSORED), bool(flags & _IMAGE), bool(flags & _REL_REPORTED),
+            bool(flags & _LOST), lost_date, bool(flags & _LOST_REPORTED), first_seen, last_seen,
+            metric_name, metric_value, authority, tuple(json.loads(vendors)),
+            tuple((str(f), int(n)) for f, n in json.loads(origins)),
+            tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
+        )  # fmt: skip
+
+    def finish(self, store: CrawlStore, result: ImportResult, *, stored: bool) -> None:
+        """Merge the staged records into ``backlinks``.
+
+        Parameters
+        ----------
+        stored : bool
+            Whether ``backlinks`` held rows before (they take part in merging).
+        """
+        self._flush()
+        conn = self.conn
+        urls = list(self.targets)
+        target_ids = store.intern(urls)
+        conn.executemany(
+            "UPDATE bl_stage_targets SET target_id = ? WHERE t_idx = ?",
+            [(target_ids[url], t_idx) for url, t_idx in self.targets.items()],
+        )
+        self.target_urls = urls
+        self.file_keys = list(self.files)
+        conn.execute(
+            "INSERT INTO bl_stage_multi SELECT key FROM bl_stage GROUP BY key HAVING count(*) > 1"
+        )
+        if stored:
+            conn.execute(
+                "INSERT OR IGNORE INTO bl_stage_multi SELECT s.key FROM bl_stage s "
+                "JOIN bl_stage_targets t ON t.t_idx = s.t_idx "
+                "JOIN backlinks b ON b.source_url = s.source_url AND b.target_id = t.target_id"
+            )
+        singles = conn.execute(_COPY_SINGLES).rowcount
+        result.added += singles
+        result.merged += singles
+        maker = _RowMaker(target_ids)
+        cursor = conn.execute(
+            f"SELECT {_STAGE_COLUMNS} FROM bl_stage s "
+            "WHERE s.key IN (SELECT key FROM bl_stage_multi) ORDER BY s.key, s.rowid"
+        )
+        group: list[Sequence[Any]] = []
+        key = None
+        while rows := cursor.fetchmany(5000):
+            for row in rows:
+                if row[0] != key and group:
+                    self._merge_group(store, group, maker, result, stored=stored)
+                    group = []
+                key = row[0]
+                group.append(row)
+            self._write_merged(result)
+        if group:
+            self._merge_group(store, group, maker, result, stored=stored)
+        self._write_merged(result)
+
+    def _write_merged(self, result: ImportResult) -> None:
+        inserts, updates = self._inserts, self._updates
+        if inserts:
+            self.conn.executemany(_INSERT, inserts)
+            result.added += len(inserts)
+            inserts.clear()
+        if updates:
+            self.conn.executemany(_UPDATE, updates)
+            result.updated += len(updates)
+            updates.clear()
+
+    def _merge_group(
+        self,
+        store: CrawlStore,
+        rows: list[Sequence[Any]],
+        maker: _RowMaker,
+        result: ImportResult,
+        *,
+        stored: bool,
+    ) -> None:
+        # One hash can (very rarely) cover different keys: split by the real key.
+        by_key: dict[tuple[str, int], list[LinkRecord]] = {}
+        for row in rows:
+            by_key.setdefault((row[1], row[4]), []).append(self.record(row))
+        for (source_url, t_idx), records in by_key.items():
+            target_url = self.target_urls[t_idx]
+            found = None
+            if stored:
+                found = store.conn.execute(
+                    f"SELECT {_READ_BACK} FROM backlinks WHERE source_url = ? AND target_id = ?",
+                    (source_url, maker.target_ids[target_url]),
+                ).fetchone()
+            merged: LinkRecord = (
+                _stored_record(found[1:], target_url) if found is not None else records[0]
+            )
+            for record in records if found is not None else records[1:]:
+                merged = merge_records(merged, record)
+            if found is None:
+                self._inserts.append(maker.row(merged))
+            else:
+                self._updates.append((*maker.row(merged), found[0]))
+            result.merged += 1
+            if len(merged.vendors) > 1:
+                result.multi_vendor += 1
+            if merged.conflicts:
+                result.conflicts.update(merged.conflicts)
+
+    def drop(self) -> None:
+        """Remove the temporary tables."""
+        self.conn.executescript(_STAGE_DROP)
+
+
+def _flags_of(r: LinkRecord) -> int:
+    return (
+        (_FOLLOWED if r.followed else 0)
+        | (_NOFOLLOW if r.nofollow else 0)
+        | (_UGC if r.ugc else 0)
+        | (_SPONSORED if r.sponsored else 0)
+        | (_IMAGE if r.is_image else 0)
+        | (_LOST if r.lost else 0)
+        | (_REL_REPORTED if r.rel_reported else 0)
+        | (_LOST_REPORTED if r.lost_reported else 0)
+    )
+
+
 class _RowMaker:
     """Turn records into ``backlinks`` rows, memoising the JSON of repeated parts."""
 
     def __init__(self, target_ids: Mapping[str, int]) -> None:
         self.target_ids = target_ids
         self._vendors: dict[tuple[str, ...], str] = {}
+        self._vendor_of: dict[str, str] = {}
         self._file_prefix: dict[str, str] = {}
+
+    def _vendor(self, vendor: str) -> str:
+        text = self._vendor_of[vendor] = _json([vendor])
+        return text
 
     def vendors(self, vendors: tuple[str, ...]) -> str:
         text = self._vendors.get(vendors)
@@ -403,29 +798,63 @@ class _RowMaker:
         return text
 
     def row(self, r: LinkRecord) -> tuple[Any, ...]:
-        if isinstance(r, Backlink):
+        # Flags go in as 0/1: sqlite3 binds an int directly but looks bool up in its
+        # adapter registry (measured: 40 % of the insert time with eight flags).
+        if type(r) is Backlink:
             prefix = self._file_prefix.get(r.file)
             if prefix is None:
                 prefix = self._file_prefix[r.file] = "[[" + _json(r.file) + ","
-            origins = f"{prefix}{r.line}]]"
-            links = 1
-            conflicts = None
-        else:
-            origins = _json([list(o) for o in r.origins])
-            links = _links_count(r.origins)
-            conflicts = _json(list(r.conflicts)) if r.conflicts else None
+            vendors = self._vendor_of.get(r.vendor) or self._vendor(r.vendor)
+            last_seen = r.last_seen
+            lost_seen = None
+            if r.lost_reported:
+                lost_date = r.lost_date
+                if lost_date is None:
+                    lost_seen = last_seen or r.first_seen
+                elif last_seen is None or lost_date > last_seen:
+                    lost_seen = lost_date
+                else:
+                    lost_seen = last_seen
+            return (
+                r.source_url,
+                r.source_host,
+                r.source_domain,
+                self.target_ids[r.target_url],
+                r.anchor,
+                1 if r.followed else 0,
+                1 if r.nofollow else 0,
+                1 if r.ugc else 0,
+                1 if r.sponsored else 0,
+                1 if r.is_image else 0,
+                1 if r.lost else 0,
+                r.lost_date,
+                r.first_seen,
+                last_seen,
+                r.metric_name,
+                r.metric_value,
+                r.authority,
+                vendors,
+                f"{prefix}{r.line}]]",
+                1 if r.rel_reported else 0,
+                1 if r.lost_reported else 0,
+                (last_seen or r.first_seen) if r.rel_reported else None,
+                lost_seen,
+                1,
+                None,
+                None if r.authority is None else "link",
+            )
         return (
             r.source_url,
             r.source_host,
             r.source_domain,
             self.target_ids[r.target_url],
             r.anchor,
-            r.followed,
-            r.nofollow,
-            r.ugc,
-            r.sponsored,
-            r.is_image,
-            r.lost,
+            int(r.followed),
+            int(r.nofollow),
+            int(r.ugc),
+            int(r.sponsored),
+            int(r.is_image),
+            int(r.lost),
             r.lost_date,
             r.first_seen,
             r.last_seen,
@@ -433,14 +862,14 @@ class _RowMaker:
             r.metric_value,
             r.authority,
             self.vendors(r.vendors),
-            origins,
-            r.rel_reported,
-            r.lost_reported,
+            _json([list(o) for o in r.origins]),
+            int(r.rel_reported),
+            int(r.lost_reported),
             r.rel_seen,
             r.lost_seen,
-            links,
-            conflicts,
-            "link" if r.authority is not None else None,
+            _links_count(r.origins),
+            _json(list(r.conflicts)) if r.conflicts else None,
+            None if r.authority is None else "link",
         )
 
 
@@ -500,54 +929,6 @@ def _stored_record(row: Sequence[Any], target_url: str) -> MergedBacklink:
         rel_seen=rel_seen,
         lost_seen=lost_seen,
     )
-
-
-def _write_links(
-    store: CrawlStore, merger: BacklinkMerger, maker: _RowMaker, result: ImportResult
-) -> None:
-    conn = store.conn
-    existing = store.count("backlinks")
-    if existing == 0:
-        batch: list[tuple[Any, ...]] = []
-        row = maker.row
-        for record in merger.sorted_by_source():
-            batch.append(row(record))
-            if len(batch) >= _BATCH:
-                conn.executemany(_INSERT, batch)
-                batch.clear()
-        if batch:
-            conn.executemany(_INSERT, batch)
-        result.added = len(merger)
-        return
-    records = merger.sorted_by_source()
-    for start in range(0, len(records), _LOOKUP_CHUNK):
-        chunk = records[start : start + _LOOKUP_CHUNK]
-        params: list[Any] = []
-        for record in chunk:
-            params.extend((record.source_url, maker.target_ids[record.target_url]))
-        pairs = ", ".join(["(?, ?)"] * len(chunk))
-        stored = {
-            (row[1], row[4]): row
-            for row in conn.execute(
-                f"SELECT {_READ_BACK} FROM backlinks WHERE (source_url, target_id) IN "
-                f"(VALUES {pairs})",
-                params,
-            )
-        }
-        inserts, updates = [], []
-        for record in chunk:
-            found = stored.get((record.source_url, maker.target_ids[record.target_url]))
-            if found is None:
-                inserts.append(maker.row(record))
-            else:
-                merged = merge_records(_stored_record(found[1:], record.target_url), record)
-                updates.append((*maker.row(merged), found[0]))
-        if inserts:
-            conn.executemany(_INSERT, inserts)
-        if updates:
-            conn.executemany(_UPDATE, updates)
-        result.added += len(inserts)
-        result.updated += len(updates)
 
 
 def _write_domains(store: CrawlStore, domains: Mapping[str, MergedDomain]) -> None:
@@ -671,18 +1052,20 @@ def _write_imports(store: CrawlStore, reports: Sequence[ImportReport], mode: str
 
 def write_backlinks(
     store: CrawlStore,
-    merger: BacklinkMerger,
+    records: Iterable[Record | MergedBacklink] | BacklinkMerger,
     reports: Sequence[ImportReport] = (),
     *,
     replace: bool = False,
 ) -> ImportResult:
-    """Store merged records (one transaction).
+    """Merge records into the store (one transaction), streaming them.
 
     Parameters
     ----------
     store : CrawlStore
-    merger : BacklinkMerger
-        What was read.
+    records : iterable or BacklinkMerger
+        Link, referring-domain and target-page records in reading order (what
+        :class:`ParsedExport` objects yield, chained), or a merger's contents.
+        Consumed once; ``reports`` may be filled while it is consumed.
     reports : sequence of ImportReport
         Per-file reports, recorded in ``backlink_imports``.
     replace : bool
@@ -692,12 +1075,16 @@ def write_backlinks(
     -------
     ImportResult
     """
+    started = time.perf_counter()
     ensure_backlink_schema(store)
     result = ImportResult(reports=list(reports))
-    result.link_rows = sum(r.kept for r in reports if r.format.kind == KIND_LINKS)
-    link_targets = merger.targets()
-    page_targets = [url for url, _ in merger.target_pages]
-    result.targets = list(dict.fromkeys(link_targets + page_targets))
+    merger = BacklinkMerger()  # referring domains and target pages: few, kept in memory
+    conn = store.conn
+    (temp_store,) = conn.execute("PRAGMA temp_store").fetchone()
+    conn.execute("PRAGMA temp_store = FILE")  # the staged rows go to disk, not to memory
+    # The stage's tables are made and dropped outside the transaction: executescript
+    # commits any transaction in progress.
+    stage = _Stage(store)
     store.begin()
     try:
         if replace:
@@ -707,40 +1094,66 @@ def write_backlinks(
                 "backlink_target_pages",
                 "backlink_imports",
             ):
-                store.conn.execute(f"DELETE FROM {table}")
-        target_ids = store.intern(result.targets)
-        maker = _RowMaker(target_ids)
-        _write_links(store, merger, maker, result)
+                conn.execute(f"DELETE FROM {table}")
+        stored = conn.execute("SELECT 1 FROM backlinks LIMIT 1").fetchone() is not None
+        with gc_paused():
+            _stage_records(stage, merger, records)
+            result.reports = list(reports)
+            result.read_seconds = time.perf_counter() - started
+            stage.finish(store, result, stored=stored)
+        result.link_rows = stage.rows
+        page_urls = [url for url, _ in merger.target_pages]
+        page_ids = store.intern(page_urls) if page_urls else {}
+        result.targets = list(dict.fromkeys([*stage.targets, *page_urls]))
         _write_domains(store, merger.domains)
-        store.conn.executemany(
+        conn.executemany(
             "INSERT OR REPLACE INTO backlink_target_pages "
             "(target_id, vendor, links, domains, origin) VALUES (?, ?, ?, ?, ?)",
             [
-                (
-                    target_ids[p.target_url],
-                    p.vendor,
-                    p.links,
-                    p.domains,
-                    _json([p.file, p.line]),
-                )
+                (page_ids[p.target_url], p.vendor, p.links, p.domains, _json([p.file, p.line]))
                 for p in merger.target_pages.values()
             ],
         )
-        store.conn.executemany(
+        conn.execute(
+            "INSERT OR IGNORE INTO known_urls (url_id, source) "
+            "SELECT target_id, 'backlink' FROM bl_stage_targets"
+        )
+        conn.executemany(
             "INSERT OR IGNORE INTO known_urls (url_id, source) VALUES (?, 'backlink')",
-            [(url_id,) for url_id in target_ids.values()],
+            [(url_id,) for url_id in page_ids.values()],
         )
         result.authority_filled = fill_domain_authority(store)
-        _write_imports(store, reports, "replace" if replace else "add")
+        _write_imports(store, result.reports, "replace" if replace else "add")
         store.commit()
     except BaseException:
-        store.conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
         raise
-    result.merged = len(merger)
-    for record in merger:
-        if len(record.vendors) > 1:
-            result.multi_vendor += 1
-        result.conflicts.update(record.conflicts)
+    finally:
+        stage.drop()
+        conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
     result.domains = len(merger.domains)
     result.backlinks = store.count("backlinks")
+    result.seconds = time.perf_counter() - started
     return result
+
+
+def _stage_records(
+    stage: _Stage, merger: BacklinkMerger, records: Iterable[Record | MergedBacklink]
+) -> None:
+    """Send link records to the stage and keep domains and target pages in ``merger``."""
+    pending: list[Backlink] = []
+    for record in records:
+        if type(record) is Backlink:
+            pending.append(record)
+            if len(pending) >= _STAGE_BATCH:
+                stage.add_links(pending)
+                pending.clear()
+        elif isinstance(record, MergedBacklink):
+            stage.add_merged(record)
+        elif isinstance(record, ReferringDomain):
+            merger.add_domain(record)
+        elif isinstance(record, TargetPage):
+            merger.add_target_page(record)
+        else:
+            raise TypeError(f"not a backlink record: {record!r}")
+    stage.add_links(pending)

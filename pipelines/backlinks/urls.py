@@ -4,9 +4,10 @@
 million-row export needs:
 
 * a fast path for URLs that are already in normal form (the common case for
-  vendor exports): a lower-case ``http(s)://host/path`` with only safe path
-  characters, no query, no port, no dot segment is returned as it is, which is
-  what the normaliser would return (a property test checks the two agree);
+  vendor exports): a lower-case ``http(s)://host/path?query`` with only safe
+  characters, no port, no dot segment, no empty or tracking parameter is
+  returned as it is, which is what the normaliser would return (a property
+  test checks the two agree);
 * memos for targets and hosts, which repeat on most rows;
 * URLs written without a scheme (``www.example.com/page``) read as ``http://``.
 """
@@ -22,9 +23,13 @@ from linkspider.urlnorm import UrlNormaliser, host_of, registrable_domain
 
 __all__ = ["ExportUrls", "Site"]
 
-# Already normal: lower-case scheme and host, a path of characters the
-# normaliser keeps as they are, nothing else (no port, query, fragment, "%").
-_NORMAL: Final = re.compile(r"https?://([a-z0-9.\-]*[a-z0-9\-])(/[A-Za-z0-9\-._~/:@!$&'()*+,;=]*)?")
+# Already normal: lower-case scheme and host, then a path and a query made of
+# characters the normaliser keeps as they are (no port, fragment or "%").
+_NORMAL: Final = re.compile(
+    r"https?://([a-z0-9.\-]*[a-z0-9\-])"
+    r"(/[A-Za-z0-9\-._~/:@!$&'()*+,;=]*)?"
+    r"(?:\?([A-Za-z0-9\-._~/:@!$&'()*+,;=?]+))?"
+)
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _MEMO_LIMIT: Final = 200_000
 
@@ -40,6 +45,9 @@ class ExportUrls:
 
     def __init__(self, normaliser: UrlNormaliser | None = None) -> None:
         self.normaliser = normaliser or UrlNormaliser()
+        params = self.normaliser.tracking_params
+        self._tracking_exact = frozenset(p.lower() for p in params if not p.endswith("*"))
+        self._tracking_prefixes = tuple(p[:-1].lower() for p in params if p.endswith("*"))
         self._targets: dict[str, tuple[str, str] | None] = {}
         self._domains: dict[str, str] = {}
 
@@ -58,10 +66,11 @@ class ExportUrls:
         """
         match = _NORMAL.fullmatch(raw)
         if match is not None:
-            path = match.group(2)
+            path, query = match.group(2, 3)
             if path is None:
-                return raw + "/", match.group(1)
-            if "/." not in path:
+                if query is None:
+                    return raw + "/", match.group(1)
+            elif "/." not in path and (query is None or self._query_is_normal(query)):
                 return raw, match.group(1)
         text = raw.strip()
         if text and not text.startswith("//") and _SCHEME.match(text) is None:
@@ -72,6 +81,17 @@ class ExportUrls:
         if url is None:
             return None
         return url, host_of(url)
+
+    def _query_is_normal(self, query: str) -> bool:
+        """No empty parameter and no tracking parameter: the normaliser keeps it as it is."""
+        if query[0] == "&" or query[-1] == "&" or "&&" in query:
+            return False
+        exact, prefixes = self._tracking_exact, self._tracking_prefixes
+        for pair in query.split("&"):
+            name = pair.partition("=")[0].lower()
+            if name in exact or (prefixes and name.startswith(prefixes)):
+                return False
+        return True
 
     def target(self, raw: str) -> tuple[str, str] | None:
         """:meth:`url`, memoised: targets repeat on most rows."""

@@ -11,11 +11,15 @@ import pytest
 
 from pipelines.backlinks import (
     BacklinkError,
+    BacklinkMerger,
     Site,
     UnrecognisedExportError,
     ensure_backlink_schema,
     import_backlinks,
+    parse_backlinks,
+    read_backlinks,
     site_of_store,
+    write_backlinks,
 )
 from pipelines.backlinks.store import BACKLINK_COLUMNS
 from pipelines.storedb import CrawlStore
@@ -279,3 +283,54 @@ def test_import_uses_the_given_names_in_messages(store: CrawlStore, tmp_path: Pa
     result = import_backlinks(store, [copy], site=SITE)
     assert result.reports[0].file == str(copy)
     assert str(result.reports[0].rejects[0]).startswith(f"{copy}:3: ragged row")
+
+
+def test_writing_merged_records_matches_importing_the_files(tmp_path: Path) -> None:
+    """A BacklinkMerger's output goes through the same store path as an import."""
+    names = (
+        "ahrefs_backlinks_utf8.csv",
+        "semrush_backlinks.csv",
+        "majestic_backlinks_broken_row.csv",
+    )
+    merger = BacklinkMerger()
+    for name in names:
+        with read_backlinks(FIXTURES / name) as handle:
+            merger.add_all(parse_backlinks(handle, file=str(FIXTURES / name), site=SITE))
+    query = (
+        "SELECT source_url, u.url, followed, lost, lost_date, first_seen, last_seen, metric_name, "
+        "authority, vendors, origins, links, conflicts, rel_seen, lost_seen FROM backlinks b "
+        "JOIN urls u ON u.id = b.target_id ORDER BY source_url, u.url"
+    )
+    with CrawlStore(tmp_path / "a", create=True) as imported:
+        import_backlinks(imported, fixture(*names), site=SITE)
+        expected = rows(imported, query)
+    with CrawlStore(tmp_path / "b", create=True) as written:
+        result = write_backlinks(written, merger)
+        assert rows(written, query) == expected
+    assert result.merged == len(expected) == 8
+
+
+def test_stored_seen_dates_match_the_records(store: CrawlStore) -> None:
+    """rel_seen/lost_seen are computed in SQL for single rows: same values as the records."""
+    import_backlinks(
+        store, fixture("ahrefs_backlinks_utf8.csv", "gsc_latest_links_crlf.csv"), site=SITE
+    )
+    for name in ("ahrefs_backlinks_utf8.csv", "gsc_latest_links_crlf.csv"):
+        with read_backlinks(FIXTURES / name) as handle:
+            for record in parse_backlinks(handle, site=SITE):
+                row = backlink(store, record.source_url, record.target_url)
+                assert (row["rel_seen"], row["lost_seen"]) == (record.rel_seen, record.lost_seen)
+                assert (row["rel_reported"], row["lost_reported"]) == (
+                    record.rel_reported,
+                    record.lost_reported,
+                )
+
+
+def test_the_store_connection_is_left_as_it_was(store: CrawlStore) -> None:
+    import_backlinks(store, fixture("semrush_backlinks.csv"), site=SITE)
+    assert (
+        store.conn.execute("PRAGMA temp_store").fetchone()[0] == 2
+    )  # MEMORY, as CrawlStore set it
+    temp = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_temp_master")}
+    assert not temp
+    assert not store.conn.in_transaction
