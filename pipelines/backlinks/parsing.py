@@ -547,8 +547,10 @@ class ParsedExport:
                 raw = cells[i_source]
                 found = source_of(raw)
                 if found is None:
-                    code = "source_url" if raw.strip() else "source_missing"
-                    reject(line, code, f"unparsable source URL {_short(raw)}")
+                    if raw.strip():
+                        reject(line, "source_url", f"unparsable source URL {_short(raw)}")
+                    else:
+                        reject(line, "source_missing", "no source URL")
                     continue
                 source_url, source_host = found
                 if source_host in site_hosts:
