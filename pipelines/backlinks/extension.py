@@ -130,7 +130,14 @@ class BacklinksImport:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        """Build from the crawler; ``NotConfigured`` when off or when no file is given."""
+        """Build from the crawler.
+
+        Raises
+        ------
+        NotConfigured
+            When off, misconfigured (with the reason), or when the spider was
+            given no backlink file (silently: the usual crawl).
+        """
         try:
             config = BacklinksConfig.from_settings(crawler.settings)
         except ValueError as exc:
@@ -139,7 +146,8 @@ class BacklinksImport:
             raise NotConfigured("BACKLINKS_ENABLED is off")
         files = list(getattr(crawler.spider, "backlink_files", None) or [])
         if not files:
-            raise NotConfigured("no backlink export given (-a backlinks=FILES)")
+            # The usual case, not a problem: no message, so Scrapy logs no warning.
+            raise NotConfigured
         extension = cls(config, [Path(f) for f in files], crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         return extension

@@ -536,13 +536,20 @@ class _Stage:
         )
         return f_idx
 
-    def add_links(self, records: Iterable[Backlink]) -> None:
-        """Stage single-row records (the hot path: one call per export)."""
+    def add(self, records: Iterable[Record | MergedBacklink], merger: BacklinkMerger) -> None:
+        """Stage link records; keep referring domains and target pages in ``merger``.
+
+        The loop runs once per row of every export: the common record (a
+        :class:`Backlink`) is staged inline, the rest go through :meth:`_other`.
+        """
         targets, files = self.targets, self.files
         ones = self._ones
         flush = self._flush
         count = 0
         for r in records:
+            if type(r) is not Backlink:
+                self._other(r, merger)
+                continue
             target = r.target_url
             t_idx = targets.get(target)
             if t_idx is None:
@@ -583,6 +590,16 @@ class _Stage:
             if len(ones) >= _STAGE_BATCH:
                 flush()
         self.rows += count
+
+    def _other(self, record: Record | MergedBacklink, merger: BacklinkMerger) -> None:
+        if isinstance(record, MergedBacklink):
+            self.add_merged(record)
+        elif isinstance(record, ReferringDomain):
+            merger.add_domain(record)
+        elif isinstance(record, TargetPage):
+            merger.add_target_page(record)
+        else:
+            raise TypeError(f"not a backlink record: {record!r}")
 
     def add_merged(self, r: MergedBacklink) -> None:
         """Stage an already merged record (from a :class:`BacklinkMerger`)."""
@@ -1097,7 +1114,7 @@ def write_backlinks(
                 conn.execute(f"DELETE FROM {table}")
         stored = conn.execute("SELECT 1 FROM backlinks LIMIT 1").fetchone() is not None
         with gc_paused():
-            _stage_records(stage, merger, records)
+            stage.add(records, merger)
             result.reports = list(reports)
             result.read_seconds = time.perf_counter() - started
             stage.finish(store, result, stored=stored)
@@ -1135,25 +1152,3 @@ def write_backlinks(
     result.backlinks = store.count("backlinks")
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _stage_records(
-    stage: _Stage, merger: BacklinkMerger, records: Iterable[Record | MergedBacklink]
-) -> None:
-    """Send link records to the stage and keep domains and target pages in ``merger``."""
-    pending: list[Backlink] = []
-    for record in records:
-        if type(record) is Backlink:
-            pending.append(record)
-            if len(pending) >= _STAGE_BATCH:
-                stage.add_links(pending)
-                pending.clear()
-        elif isinstance(record, MergedBacklink):
-            stage.add_merged(record)
-        elif isinstance(record, ReferringDomain):
-            merger.add_domain(record)
-        elif isinstance(record, TargetPage):
-            merger.add_target_page(record)
-        else:
-            raise TypeError(f"not a backlink record: {record!r}")
-    stage.add_links(pending)
