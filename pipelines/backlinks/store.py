@@ -206,7 +206,10 @@ def ensure_backlink_schema(store: CrawlStore) -> None:
 
 
 def site_of_store(store: CrawlStore, *, normaliser: UrlNormaliser | None = None) -> Site | None:
-    """The site a run crawled: its start URLs and every host it fetched a page from.
+    """The site a run crawled: its start URLs and every host it has pages on.
+
+    ``pages`` holds the URLs the crawl fetched or decided about inside its
+    scope (fetched, failed, blocked, cut by a limit), so their hosts are the site's.
 
     Start URLs are the ``known_urls`` recorded with source ``start``; the home
     page is the first of them (else the first page fetched).
@@ -223,8 +226,7 @@ def site_of_store(store: CrawlStore, *, normaliser: UrlNormaliser | None = None)
         for row in store.conn.execute(
             "SELECT DISTINCT substr(rest, 1, instr(rest || '/', '/') - 1) FROM ("
             "  SELECT substr(u.url, instr(u.url, '://') + 3) AS rest FROM pages p"
-            "  JOIN urls u ON u.id = p.url_id"
-            "  WHERE p.kind IN ('html', 'other', 'redirect', 'error'))"
+            "  JOIN urls u ON u.id = p.url_id)"
         )
         if row[0]
     ]

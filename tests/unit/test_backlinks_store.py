@@ -273,8 +273,8 @@ def test_site_of_store(store: CrawlStore) -> None:
         )
     site = site_of_store(store)
     assert site is not None
-    assert site.hosts == {"www.example.com", "shop.example.com"}
-    assert (site.domains, site.home) == ({"example.com"}, "https://www.example.com/")
+    assert site.hosts == {"www.example.com", "shop.example.com", "cdn.other.net"}
+    assert (site.domains, site.home) == ({"example.com", "other.net"}, "https://www.example.com/")
 
 
 def test_import_uses_the_given_names_in_messages(store: CrawlStore, tmp_path: Path) -> None:
