@@ -1101,52 +1101,23 @@ def write_backlinks(
     conn = store.conn
     (temp_store,) = conn.execute("PRAGMA temp_store").fetchone()
     conn.execute("PRAGMA temp_store = FILE")  # the staged rows go to disk, not to memory
-    # The stage's tables are made and dropped outside the transaction: executescript
-    # commits any transaction in progress.
+    # Reading fills the stage (temp tables) in autocommit: the main database is not
+    # locked while files are parsed, and the store's other connections (the crawl's
+    # pipeline) can write meanwhile. The merge then takes the write lock at once
+    # (IMMEDIATE), so its snapshot cannot go stale between reading and writing.
     stage = _Stage(store)
-    store.begin()
     try:
-        if replace:
-            for table in (
-                "backlinks",
-                "backlink_domains",
-                "backlink_target_pages",
-                "backlink_imports",
-            ):
-                conn.execute(f"DELETE FROM {table}")
-        stored = conn.execute("SELECT 1 FROM backlinks LIMIT 1").fetchone() is not None
         with gc_paused():
             stage.add(records, merger)
             result.reports = list(reports)
             result.read_seconds = time.perf_counter() - started
-            stage.finish(store, result, stored=stored)
-        result.link_rows = stage.rows
-        page_urls = [url for url, _ in merger.target_pages]
-        page_ids = store.intern(page_urls) if page_urls else {}
-        result.targets = list(dict.fromkeys([*stage.targets, *page_urls]))
-        _write_domains(store, merger.domains)
-        conn.executemany(
-            "INSERT OR REPLACE INTO backlink_target_pages "
-            "(target_id, vendor, links, domains, origin) VALUES (?, ?, ?, ?, ?)",
-            [
-                (page_ids[p.target_url], p.vendor, p.links, p.domains, _json([p.file, p.line]))
-                for p in merger.target_pages.values()
-            ],
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO known_urls (url_id, source) "
-            "SELECT target_id, 'backlink' FROM bl_stage_targets"
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO known_urls (url_id, source) VALUES (?, 'backlink')",
-            [(url_id,) for url_id in page_ids.values()],
-        )
-        result.authority_filled = fill_domain_authority(store)
-        _write_imports(store, result.reports, "replace" if replace else "add")
-        store.commit()
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                _finish(store, stage, merger, result, replace=replace)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
     finally:
         stage.drop()
         conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
@@ -1154,3 +1125,38 @@ def write_backlinks(
     result.backlinks = store.count("backlinks")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _finish(
+    store: CrawlStore, stage: _Stage, merger: BacklinkMerger, result: ImportResult, *, replace: bool
+) -> None:
+    """Everything an import writes to the main database (inside its transaction)."""
+    conn = store.conn
+    if replace:
+        for table in ("backlinks", "backlink_domains", "backlink_target_pages", "backlink_imports"):
+            conn.execute(f"DELETE FROM {table}")
+    stored = conn.execute("SELECT 1 FROM backlinks LIMIT 1").fetchone() is not None
+    stage.finish(store, result, stored=stored)
+    result.link_rows = stage.rows
+    page_urls = [url for url, _ in merger.target_pages]
+    page_ids = store.intern(page_urls) if page_urls else {}
+    result.targets = list(dict.fromkeys([*stage.targets, *page_urls]))
+    _write_domains(store, merger.domains)
+    conn.executemany(
+        "INSERT OR REPLACE INTO backlink_target_pages "
+        "(target_id, vendor, links, domains, origin) VALUES (?, ?, ?, ?, ?)",
+        [
+            (page_ids[p.target_url], p.vendor, p.links, p.domains, _json([p.file, p.line]))
+            for p in merger.target_pages.values()
+        ],
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO known_urls (url_id, source) "
+        "SELECT target_id, 'backlink' FROM bl_stage_targets"
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO known_urls (url_id, source) VALUES (?, 'backlink')",
+        [(url_id,) for url_id in page_ids.values()],
+    )
+    result.authority_filled = fill_domain_authority(store)
+    _write_imports(store, result.reports, "replace" if replace else "add")

@@ -334,3 +334,22 @@ def test_the_store_connection_is_left_as_it_was(store: CrawlStore) -> None:
     temp = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_temp_master")}
     assert not temp
     assert not store.conn.in_transaction
+
+
+def test_another_connection_can_write_while_files_are_read(tmp_path: Path) -> None:
+    """The crawl's pipeline shares the store: reading must not lock it or go stale."""
+    with CrawlStore(tmp_path, create=True) as store, CrawlStore(tmp_path) as pipeline:
+        import_backlinks(store, fixture("semrush_backlinks_older.csv"), site=SITE)
+
+        def records() -> Any:
+            with read_backlinks(FIXTURES / "semrush_backlinks.csv") as handle:
+                for number, record in enumerate(parse_backlinks(handle, site=SITE)):
+                    if number == 1:  # the crawl writes while the import is reading
+                        pipeline.intern(["https://www.example.com/written-meanwhile"])
+                        pipeline.set_meta("pages_so_far", 12)
+                    yield record
+
+        result = write_backlinks(store, records())
+        assert result.backlinks == 4
+        assert pipeline.get_meta("pages_so_far") == 12
+        assert store.url_id("https://www.example.com/written-meanwhile") is not None
