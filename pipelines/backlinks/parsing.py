@@ -249,10 +249,8 @@ class ParsedExport:
         return self.header[self._index[field_name]].strip()
 
     def _width_ok(self, cells: Sequence[str], width: int) -> None:
-        if len(cells) == width:
+        if len(cells) == width or _trailing_blank(cells, width):
             return
-        if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
-            return  # trailing empty cells (a trailing delimiter)
         raise _Rejected("ragged", f"ragged row: {len(cells)} cells where the header has {width}")
 
     def _date(self, cells: Sequence[str], index: int, field_name: str, line: int) -> str | None:
@@ -272,27 +270,6 @@ class ParsedExport:
         except CellValueError as problem:
             self._problem(self._column_name(field_name), line, problem)
             return None
-
-    def _metric(
-        self, cells: Sequence[str], metrics: Sequence[tuple[int, str, str]], line: int
-    ) -> tuple[str | None, float | None, float | None]:
-        for index, field_name, name in metrics:
-            try:
-                value = parse_number(cells[index])
-                if value is None:
-                    continue
-                return name, value, scale_metric(name, value)
-            except CellValueError as problem:
-                self._problem(self._column_name(field_name), line, problem)
-        return None, None, None
-
-    def _check_target(self, url: str, host: str) -> None:
-        site = self._site
-        if site is not None and self._urls.domain(host) not in site.domains:
-            raise _Rejected(
-                "target_outside",
-                f"target {_short(url)} is outside the site ({', '.join(sorted(site.domains))})",
-            )
 
     # -- iteration ---------------------------------------------------------
 
@@ -650,11 +627,7 @@ class ParsedExport:
         i_pages = index.get("linking_pages", -1)
         i_targets = index.get("target_pages", -1)
         i_first, i_last = index.get("first_seen", -1), index.get("last_seen", -1)
-        metrics = [
-            (index[field_name], field_name, name)
-            for field_name, name in fmt.metrics
-            if field_name in index
-        ]
+        metric_of = self._metric_reader()
         lost_of = self._lost_reader()
         site = self._site
         read = kept = lost_count = 0
@@ -678,7 +651,7 @@ class ParsedExport:
                 except _Rejected as rejected:
                     self._reject(line, rejected.code, rejected.reason)
                     continue
-                metric_name, metric_value, authority = self._metric(cells, metrics, line)
+                metric_name, metric_value, authority = metric_of(cells, line)
                 counts = [
                     self._count(cells, i, name, line)
                     for i, name in (
@@ -727,11 +700,9 @@ class ParsedExport:
                     self._drain_bad_lines()
                 try:
                     self._width_ok(cells, width)
-                    raw = cells[i_target]
-                    target = self._urls.target(raw)
-                    if target is None:
-                        raise _Rejected("target_url", f"unparsable target URL {_short(raw)}")
-                    self._check_target(*target)
+                    target_url, code, reason = self._target_entry(cells[i_target])
+                    if code:
+                        raise _Rejected(code, reason)
                 except CellValueError as problem:
                     self._reject(line, "value", self._explain(cells, problem))
                     continue
@@ -741,7 +712,7 @@ class ParsedExport:
                 links = self._count(cells, i_links, "links", line)
                 domains = self._count(cells, i_domains, "domains", line)
                 kept += 1
-                yield TargetPage(target[0], links, domains, self.format.vendor, self._file, line)
+                yield TargetPage(target_url, links, domains, self.format.vendor, self._file, line)
         finally:
             report.rows_read += read
             report.kept += kept
