@@ -1,0 +1,208 @@
+"""Merging the same link from several exports: the documented rules."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.backlinks import Backlink, BacklinkMerger, MergedBacklink, merge_backlinks
+from pipelines.backlinks.merging import MergedDomain, merge_domains, merge_records, richness
+from pipelines.backlinks.model import ReferringDomain
+
+SOURCE = "https://www.kitchenreview.com/best-kettles"
+TARGET = "https://www.example.com/kettles/"
+
+
+def link(**changes: Any) -> Backlink:
+    values: dict[str, Any] = {
+        "source_url": SOURCE,
+        "source_host": "www.kitchenreview.com",
+        "source_domain": "kitchenreview.com",
+        "target_url": TARGET,
+        "anchor": "electric kettles",
+        "followed": True,
+        "nofollow": False,
+        "ugc": False,
+        "sponsored": False,
+        "is_image": False,
+        "rel_reported": True,
+        "lost": False,
+        "lost_date": None,
+        "lost_reported": True,
+        "first_seen": "2024-01-10",
+        "last_seen": "2026-04-01",
+        "metric_name": "DR",
+        "metric_value": 71.0,
+        "authority": 0.71,
+        "vendor": "ahrefs",
+        "file": "ahrefs.csv",
+        "line": 2,
+    }
+    values.update(changes)
+    if values["nofollow"] or values["ugc"] or values["sponsored"]:
+        values["followed"] = False
+    return Backlink(**values)
+
+
+def semrush(**changes: Any) -> Backlink:
+    base = {
+        "vendor": "semrush",
+        "file": "semrush.csv",
+        "line": 5,
+        "metric_name": "AS",
+        "metric_value": 38.0,
+        "authority": 0.38,
+    }
+    return link(**{**base, **changes})
+
+
+def gsc(**changes: Any) -> Backlink:
+    base = {
+        "vendor": "gsc",
+        "file": "gsc.csv",
+        "line": 3,
+        "anchor": "",
+        "rel_reported": False,
+        "lost_reported": False,
+        "first_seen": None,
+        "metric_name": None,
+        "metric_value": None,
+        "authority": None,
+    }
+    return link(**{**base, **changes})
+
+
+def test_one_backlink_per_source_and_target_with_every_vendor_and_origin() -> None:
+    merged = merge_backlinks([link(), semrush(anchor="the shop"), gsc(last_seen="2026-05-11")])
+    assert len(merged) == 1
+    record = merged[0]
+    assert isinstance(record, MergedBacklink)
+    assert record.vendors == ("ahrefs", "gsc", "semrush")
+    assert record.origins == (("ahrefs.csv", 2), ("semrush.csv", 5), ("gsc.csv", 3))
+    assert record.anchor == "electric kettles"  # the richer record read first keeps its anchor
+    assert (record.first_seen, record.last_seen) == ("2024-01-10", "2026-05-11")
+    assert (record.metric_name, record.authority) == ("DR", 0.71)  # DR ranks before AS
+    assert record.conflicts == ()
+
+
+def test_different_targets_or_sources_stay_apart() -> None:
+    merged = merge_backlinks(
+        [link(), link(target_url="https://www.example.com/"), link(source_url=SOURCE + "?p=2")]
+    )
+    assert len(merged) == 3
+
+
+def test_followed_disagreement_most_recent_observation_wins() -> None:
+    older_follow = link(last_seen="2026-01-01")
+    newer_nofollow = semrush(nofollow=True, last_seen="2026-05-10")
+    for a, b in ((older_follow, newer_nofollow), (newer_nofollow, older_follow)):
+        merged = merge_records(a, b)
+        assert (merged.followed, merged.nofollow) == (False, True)
+        assert merged.conflicts == ("followed",)
+        assert merged.rel_seen == "2026-05-10"
+
+
+def test_followed_tie_goes_to_not_followed() -> None:
+    merged = merge_records(link(), semrush(ugc=True))
+    assert (merged.followed, merged.ugc) == (False, True)
+    assert merge_records(semrush(ugc=True), link()).followed is False
+
+
+def test_a_vendor_that_does_not_report_rel_never_overrides_one_that_does() -> None:
+    merged = merge_records(
+        semrush(nofollow=True, last_seen="2025-01-01"), gsc(last_seen="2026-06-01")
+    )
+    assert merged.followed is False and merged.rel_reported
+    # ... and its late last-seen does not make the rel look newer than it was observed:
+    later = merge_records(merged, link(last_seen="2025-06-01"))
+    assert later.followed is True and later.rel_seen == "2025-06-01"
+
+
+def test_lost_disagreement_latest_observation_wins_and_lost_wins_a_tie() -> None:
+    lost = link(lost=True, lost_date="2026-03-02", last_seen="2026-03-02")
+    live_later = semrush(last_seen="2026-05-10")
+    assert merge_records(lost, live_later).lost is False
+    assert merge_records(lost, live_later).conflicts == ("lost",)
+    live_same_day = semrush(last_seen="2026-03-02")
+    merged = merge_records(live_same_day, lost)
+    assert (merged.lost, merged.lost_date) == (True, "2026-03-02")
+    assert merge_records(gsc(last_seen="2027-01-01"), lost).lost is True
+
+
+def test_richest_record_gives_the_anchor() -> None:
+    sparse = gsc(anchor="")
+    rich = semrush(anchor="the shop")
+    assert richness(rich) > richness(sparse)
+    assert merge_records(sparse, rich).anchor == "the shop"
+    assert merge_records(link(anchor=""), gsc(anchor="from gsc")).anchor == "from gsc"
+
+
+def test_merge_is_idempotent() -> None:
+    once = merge_records(link(), semrush(nofollow=True, last_seen="2026-05-10"))
+    again = merge_records(once, link())
+    assert again == dataclasses.replace(once)
+    assert merge_records(once, once) == once
+
+
+dates = st.one_of(st.none(), st.dates().map(lambda d: d.isoformat()))
+
+
+@st.composite
+def records(draw: st.DrawFn) -> Backlink:
+    rel, lost_reported = draw(st.booleans()), draw(st.booleans())
+    lost = lost_reported and draw(st.booleans())
+    metric = draw(st.sampled_from([None, "DR", "AS", "TF"]))
+    value = None if metric is None else draw(st.floats(0, 100))
+    return link(
+        vendor=draw(st.sampled_from(["ahrefs", "semrush", "gsc", "majestic"])),
+        line=draw(st.integers(1, 50)),
+        nofollow=rel and draw(st.booleans()),
+        rel_reported=rel,
+        lost=lost,
+        lost_date=draw(dates) if lost else None,
+        lost_reported=lost_reported,
+        last_seen=draw(dates),
+        first_seen=draw(dates),
+        metric_name=metric,
+        metric_value=value,
+        authority=None if value is None else value / 100,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=records(), b=records())
+def test_followed_lost_and_dates_do_not_depend_on_file_order(a: Backlink, b: Backlink) -> None:
+    ab, ba = merge_records(a, b), merge_records(b, a)
+    assert (ab.followed, ab.rel_reported) == (ba.followed, ba.rel_reported)
+    assert (ab.lost, ab.lost_reported) == (ba.lost, ba.lost_reported)
+    assert (ab.first_seen, ab.last_seen, ab.vendors) == (ba.first_seen, ba.last_seen, ba.vendors)
+    assert set(ab.origins) == set(ba.origins)
+    assert ab.conflicts == ba.conflicts
+
+
+def test_merger_counts_and_sorted_order() -> None:
+    merger = BacklinkMerger()
+    for record in (link(), semrush(), link(source_url="https://a.example.org/")):
+        merger.add(record)
+    assert (merger.rows, len(merger)) == (3, 2)
+    assert [r.source_url for r in merger.sorted_by_source()] == ["https://a.example.org/", SOURCE]
+    assert merger.targets() == [TARGET]
+    assert merger.get(SOURCE, TARGET) is not None
+
+
+def test_domains_merge_best_metric_and_largest_counts() -> None:
+    ahrefs = ReferringDomain("example.net", "DR", 38.0, 0.38, 2, None, None, "2023-03-03", None,
+                             False, None, "ahrefs", "rd.csv", 4)  # fmt: skip
+    sites = ReferringDomain("example.net", None, None, None, None, 5, 1, None, None, None, None,
+                            "gsc", "sites.csv", 2)  # fmt: skip
+    merged = merge_domains(MergedDomain.of(sites), MergedDomain.of(ahrefs))
+    assert (merged.metric_name, merged.authority, merged.links, merged.linking_pages) == (
+        "DR",
+        0.38,
+        2,
+        5,
+    )
+    assert merged.vendors == ("ahrefs", "gsc") and merged.lost is False
