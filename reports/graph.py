@@ -806,7 +806,7 @@ def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) 
     # No link says whether these are internal: redirect ends nobody links, and
     # URLs known only from outside the link graph (backlink targets imported
     # after the crawl or left by a cap, sitemap URLs a cap cut off).
-    outside_ids = _ids_known_from_outside(conn, size)
+    outside_ids = _unfetched_known_ids(conn, size)
     loose = np.concatenate([redirect_src, outside_ids])
     ends = np.unique(final[loose[pending[loose]]])
     ends = ends[~seen_internal[ends]]
@@ -904,15 +904,20 @@ def _urls_of(conn: sqlite3.Connection, ids: list[int]) -> Iterable[tuple[int, st
             yield int(url_id), str(url)
 
 
-def _ids_known_from_outside(conn: sqlite3.Connection, size: int) -> np.ndarray:
-    """URL ids from ``known_urls`` and backlink targets (valid ids only)."""
-    queries = ["SELECT url_id FROM known_urls"]
+def _unfetched_known_ids(conn: sqlite3.Connection, size: int) -> np.ndarray:
+    """Ids from ``known_urls`` and backlink targets that have no page row.
+
+    The anti-join runs in SQLite: at a million known URLs it returns only the
+    few left unfetched, several times faster than reading them all.
+    """
+    unfetched = "NOT IN (SELECT url_id FROM pages)"
+    query = f"SELECT url_id FROM known_urls WHERE url_id {unfetched}"
     has_backlinks = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backlinks'"
     ).fetchone()
     if has_backlinks:
-        queries.append("SELECT DISTINCT target_id FROM backlinks")
-    ids = np.fromiter((row[0] for query in queries for row in conn.execute(query)), dtype=np.int64)
+        query += f" UNION SELECT target_id FROM backlinks WHERE target_id {unfetched}"
+    ids = np.fromiter((row[0] for row in conn.execute(query)), dtype=np.int64)
     return ids[(ids >= 0) & (ids < size)]
 
 
