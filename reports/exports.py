@@ -31,6 +31,7 @@ __all__ = [
     "FLOWS_COLUMNS",
     "FORMULA_TRIGGERS",
     "LINKS_COLUMNS",
+    "NOT_COMPUTED_NOTE",
     "PAGES_COLUMNS",
     "RECOMMENDATIONS_COLUMNS",
     "FlowRow",
@@ -368,15 +369,27 @@ def write_backlinks_csv(store: CrawlStore, path: Path) -> int:
 # -- JSON -----------------------------------------------------------------------------
 
 
-def write_findings_json(path: Path, findings: Iterable[Finding]) -> int:
+#: What summary.json and findings.json say when the gap analysis did not run.
+NOT_COMPUTED_NOTE: Final = (
+    "not computed: this report was built without the gap analysis and link "
+    "recommendations, so an empty list here does not mean there is nothing to fix"
+)
+
+
+def write_findings_json(path: Path, findings: Iterable[Finding], *, computed: bool = True) -> int:
     """Write ``findings.json``: every finding with all its pages, streamed one by one.
 
-    The document is ``{"schema_version": 1, "findings": [...]}``; each finding
-    has the fields of :class:`reports.view.Finding`.
+    The document is ``{"schema_version": 1, "computed": true, "findings": [...]}``;
+    each finding has the fields of :class:`reports.view.Finding`. With
+    ``computed=False`` (no gap analysis ran) the list is empty and a ``note``
+    says why.
     """
     count = 0
+    head: dict[str, object] = {"schema_version": EXPORT_SCHEMA_VERSION, "computed": computed}
+    if not computed:
+        head["note"] = NOT_COMPUTED_NOTE
     with atomic_open(path) as stream:
-        stream.write(f'{{"schema_version": {EXPORT_SCHEMA_VERSION}, "findings": [')
+        stream.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "findings": [')
         for finding in findings:
             stream.write(",\n" if count else "\n")
             stream.write(json.dumps(asdict(finding), ensure_ascii=False, allow_nan=False))
@@ -450,14 +463,18 @@ def summary_document(view: ReportView) -> dict[str, Any]:
         "priority_source": view.priority.source,
         "top_fixes": [asdict(fix) for fix in summary.top_fixes],
         "findings": {
+            "computed": view.findings.computed,
             "high": view.findings.high,
             "medium": view.findings.medium,
             "low": view.findings.low,
+            **({} if view.findings.computed else {"note": NOT_COMPUTED_NOTE}),
         },
         "recommendations": {
+            "computed": view.recommendations.computed,
             "links": view.recommendations.links_total,
             "redirects": view.recommendations.redirects_total,
             "set_gain": view.recommendations.set_gain,
+            **({} if view.recommendations.computed else {"note": NOT_COMPUTED_NOTE}),
         },
     }
 

@@ -7,6 +7,7 @@ and the HTML last, so the page never links to an export that is not there yet.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +67,16 @@ class ExportData:
 
 @dataclass(frozen=True, slots=True)
 class ReportFiles:
-    """What was written: the HTML page and each export with its row count."""
+    """What was written: the HTML page and each export with its row count.
+
+    ``seconds`` holds the time of each step that produced them (``exports``,
+    ``render``; :func:`reports.pipeline.generate_report` adds the model's).
+    """
 
     html: Path
     html_bytes: int
     exports: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def write_html(out_dir: Path, html: str) -> Path:
@@ -106,27 +112,41 @@ def write_report(
     -------
     ReportFiles
         Paths and row counts (``summary.json`` counts as 1).
+
+    Notes
+    -----
+    When the view says findings or recommendations were not computed
+    (``view.findings.computed`` is ``False``), ``findings.json`` and
+    ``recommendations.csv`` are still written, empty, so the contract's files
+    are always there; ``findings.json`` and ``summary.json`` carry the note.
     """
+    started = time.perf_counter()
     out = Path(out_dir)
     data_dir = out / DATA_DIRNAME
     data_dir.mkdir(parents=True, exist_ok=True)
+    data = data or ExportData()
     counts: dict[str, int] = {}
+    if data.pages is not None:
+        counts["pages.csv"] = write_pages_csv(data_dir / "pages.csv", data.pages)
     if store is not None:
         counts["links.csv"] = write_links_csv(store, data_dir / "links.csv")
         counts["backlinks.csv"] = write_backlinks_csv(store, data_dir / "backlinks.csv")
-    if data is not None:
-        if data.pages is not None:
-            counts["pages.csv"] = write_pages_csv(data_dir / "pages.csv", data.pages)
-        if data.findings is not None:
-            counts["findings.json"] = write_findings_json(data_dir / "findings.json", data.findings)
-        if data.links is not None or data.redirects is not None:
-            counts["recommendations.csv"] = write_recommendations_csv(
-                data_dir / "recommendations.csv", data.links or (), data.redirects or ()
-            )
-        if data.flows is not None:
-            counts["flows.csv"] = write_flows_csv(data_dir / "flows.csv", data.flows)
+    if data.findings is not None or not view.findings.computed:
+        counts["findings.json"] = write_findings_json(
+            data_dir / "findings.json", data.findings or (), computed=view.findings.computed
+        )
+    if data.links is not None or data.redirects is not None or not view.recommendations.computed:
+        counts["recommendations.csv"] = write_recommendations_csv(
+            data_dir / "recommendations.csv", data.links or (), data.redirects or ()
+        )
+    if data.flows is not None:
+        counts["flows.csv"] = write_flows_csv(data_dir / "flows.csv", data.flows)
     write_summary_json(data_dir / "summary.json", view)
     counts["summary.json"] = 1
+    exported = time.perf_counter()
     html = render(view)
     path = write_html(out, html)
-    return ReportFiles(html=path, html_bytes=len(html.encode("utf-8")), exports=counts)
+    seconds = {"exports": exported - started, "render": time.perf_counter() - exported}
+    return ReportFiles(
+        html=path, html_bytes=len(html.encode("utf-8")), exports=counts, seconds=seconds
+    )
