@@ -14,6 +14,7 @@ so a reader never sees half a file.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,6 +38,7 @@ __all__ = [
     "FlowRow",
     "SafeCsvWriter",
     "atomic_open",
+    "links_fingerprint",
     "neutralise",
     "summary_document",
     "write_backlinks_csv",
@@ -479,8 +481,40 @@ def summary_document(view: ReportView) -> dict[str, Any]:
     }
 
 
-def write_summary_json(path: Path, view: ReportView) -> None:
-    """Write ``summary.json`` (see :func:`summary_document`)."""
+def write_summary_json(
+    path: Path, view: ReportView, *, exports: dict[str, Any] | None = None
+) -> None:
+    """Write ``summary.json`` (see :func:`summary_document`).
+
+    ``exports``, when given, is added under the key ``exports``: each export's
+    row count, and where ``links.csv`` came from (see :func:`links_fingerprint`).
+    """
+    document = summary_document(view)
+    if exports is not None:
+        document["exports"] = exports
     with atomic_open(path) as stream:
-        json.dump(summary_document(view), stream, ensure_ascii=False, indent=2, allow_nan=False)
+        json.dump(document, stream, ensure_ascii=False, indent=2, allow_nan=False)
         stream.write("\n")
+
+
+def links_fingerprint(store: CrawlStore) -> str:
+    """What ``links.csv`` is made of, in a few cheap numbers.
+
+    ``links.csv`` depends only on the crawl's ``links``, ``urls`` and ``pages``
+    rows, which change only when a crawl runs (or resumes) into the store,
+    never when backlinks are imported or the model is re-weighted. The link
+    and page counts, the highest source id and the crawl's progress and end
+    stamps change whenever they do, so a ``links.csv`` written for the same
+    fingerprint can be reused instead of streaming every link again.
+    """
+    links, last_source = store.conn.execute("SELECT count(*), max(src_id) FROM links").fetchone()
+    pages = store.conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+    facts = {
+        "store": str(store.path.resolve()),
+        "links": links,
+        "last_source": last_source,
+        "pages": pages,
+        "finished_at": store.get_meta("finished_at"),
+        "progress": store.get_meta("progress"),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:32]

@@ -38,7 +38,7 @@ from reports.graph import load_graph
 from reports.priority import PriorityError
 from reports.report_config import ReportConfig, ReportConfigError
 from reports.view import Finding
-from reports.write import ExportData, ReportFiles, write_report
+from reports.write import DATA_DIRNAME, ExportData, ReportFiles, write_report
 
 __all__ = ["Analyse", "ReportError", "generate_report"]
 
@@ -151,7 +151,8 @@ def generate_report(
                 redirects=recommendations.redirects if recommendations is not None else None,
                 flows=flow_rows(model),
             )
-            files = write_report(view, out, store=store, data=data)
+            default_data = run_dir / report_config.dirname / DATA_DIRNAME
+            files = write_report(view, out, store=store, data=data, reuse=[default_data])
     except (StoreError, EmptyGraphError, PriorityError, ConfigError, ConvergenceError) as exc:
         raise ReportError(str(exc)) from None
     except sqlite3.DatabaseError as exc:

@@ -419,3 +419,30 @@ def test_priority_shares_match_across_sankey_and_view_with_many_sections(tmp_pat
     priority = next(n.id for n in sankey.nodes if n.kind == "priority")
     assert inflow[priority] == pytest.approx(float(model.equity[node(model, "/s0/a")]))
     assert np.isclose(view.summary.priority_share, inflow[priority])
+
+
+def test_links_csv_is_reused_while_the_crawl_data_is_unchanged(
+    built: tuple, tmp_path: Path
+) -> None:
+    _, store, view = built
+    first = tmp_path / "first"
+    files = write_report(view, first, store=store)
+    links_csv = first / "data" / "links.csv"
+    rows = files.exports["links.csv"]
+    summary = json.loads((first / "data" / "summary.json").read_text())
+    assert summary["exports"]["links.csv"]["rows"] == rows == store.count("links")
+    inode = links_csv.stat().st_ino
+    write_report(view, first, store=store)  # the same folder again: the file stays
+    assert links_csv.stat().st_ino == inode
+    second = tmp_path / "second"
+    again = write_report(view, second, store=store, reuse=[first / "data"])
+    assert (second / "data" / "links.csv").samefile(links_csv)  # linked, not streamed again
+    assert again.exports["links.csv"] == rows
+    # A crawl that resumes into the store changes its links: they are written again.
+    store.conn.execute(
+        "INSERT INTO links(src_id, ord, dst_id, href, anchor, is_image, followed, position,"
+        " internal, kind) VALUES (1, 99, 1, '/', 'written again', 0, 1, 0, 1, 'http')"
+    )
+    write_report(view, second, store=store, reuse=[first / "data"])
+    assert "written again" in (second / "data" / "links.csv").read_text()
+    assert "written again" not in links_csv.read_text()
