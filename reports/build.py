@@ -772,7 +772,10 @@ def _priority_page(
             contributors.append(
                 Contribution(graph.urls[node], graph.title[node] or "", amount / result.equity)
             )
-        routes = [_route(model, anchors, r) for r in result.routes[: config.routes]]
+        # A landing page inside the target needs no click: such a "route" says
+        # nothing about the links, so show one only when no other exists.
+        clicked = [r for r in result.routes if r.clicks > 0] or list(result.routes[:1])
+        routes = [_route(model, anchors, r) for r in clicked[: config.routes]]
     elif nodes.size and not attributed:
         note = (
             f"Sources and routes are traced for the first {model.config.priority_limit} "
