@@ -118,7 +118,7 @@ def _build_egg(tmp_path: Path) -> Path:
     return egg
 
 
-def test_scheduled_crawl_on_scrapyd_writes_store(scrapyd: str, tmp_path: Path) -> None:
+def test_scheduled_crawl_on_scrapyd_writes_store_and_report(scrapyd: str, tmp_path: Path) -> None:
     egg = _build_egg(tmp_path)
     body, content_type = _multipart(
         {"project": "linkspider", "version": "1"}, {"egg": ("linkspider.egg", egg.read_bytes())}
@@ -168,3 +168,7 @@ def test_scheduled_crawl_on_scrapyd_writes_store(scrapyd: str, tmp_path: Path) -
     assert {path for path, page in pages.items() if page["kind"] == "html"} == {"/", "/a", "/b"}
     assert pages["/b"]["depth"] == 2
     assert pages["/private/x"]["kind"] == "blocked"
+    # The report's templates and CSS are package data: they must be in the egg.
+    report = (run_dir / "report" / "index.html").read_text("utf-8")
+    assert "Page B" in report
+    assert (run_dir / "report" / "data" / "pages.csv").is_file()
