@@ -531,6 +531,8 @@ def _orphans(ctx: _Context, complete: bool, reason: str) -> list[Finding]:
     nofollow_targets = ctx.leak_target[ctx.leak_kind == NOFOLLOW]
     linked_nofollow = graph.node_of_url[nofollow_targets]
     linked[linked_nofollow[linked_nofollow >= 0]] = True
+    # URLs the crawl did not see through but some page links (any link kind).
+    linked_ids = np.unique(ctx.leak_target)
     hosts = {urlsplit(u).netloc for u in graph.urls}
     backlink_rows = np.zeros(ctx.n)
     votes = graph.backlinks
@@ -563,7 +565,9 @@ def _orphans(ctx: _Context, complete: bool, reason: str) -> list[Finding]:
             # Known, on a crawled host, never seen through: it may be linked from
             # the pages the crawl did not reach.
             url = graph.url_of_id(url_id)
-            if url is not None and urlsplit(url).netloc in hosts:
+            final = int(graph.url_final[url_id])
+            linked_unseen = bool(np.isin([url_id, final], linked_ids).any())
+            if url is not None and urlsplit(url).netloc in hosts and not linked_unseen:
                 unseen[url_id] = known
     findings: list[tuple[tuple[Any, ...], Finding]] = []
     verdict = "orphan" if complete else "inconclusive"
@@ -646,7 +650,7 @@ def _orphan_finding(
     if verdict == "inconclusive":
         crawled = "crawled" if node is not None else "not crawled"
         title = (
-            f"{label} was not reached by links before {reason.removeprefix('the ')}: "
+            f"{label} is linked from none of the pages crawled, but {reason}: "
             "orphan status inconclusive"
         )
         fix = (
@@ -1127,6 +1131,7 @@ def _broken_links(ctx: _Context) -> list[Finding]:
             what = "no answer"
         match = closest_page(ctx.index, graph, url)
         evidence = [
+            Evidence("Broken URL", url, "url"),
             Evidence("Linking pages", len(amount_of), "count"),
             Evidence("Links", max(len(rows), len(amount_of)), "count"),
             Evidence("Authority wasted", float(lost), "share"),

@@ -35,9 +35,18 @@ analysis finds (the module constants say the same in code):
 from __future__ import annotations
 
 import csv
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.storedb import (
+    EDGE_FLAG_FOLLOWED,
+    EDGE_FLAG_INTERNAL,
+    POSITION_CODES,
+    STORE_FILENAME,
+    pack_edges,
+    unpack_edges,
+)
 from tests.support.server import Response
 from tests.support.site import SiteBuilder
 
@@ -53,6 +62,7 @@ __all__ = [
     "ROUTING_GUIDE",
     "STARVED",
     "STRANDED_GUIDE",
+    "add_links",
     "gaps_site",
     "write_backlinks",
     "write_priority",
@@ -268,3 +278,51 @@ def write_priority(folder: Path, base: str, paths: Sequence[str] = PRIORITY) -> 
     path = folder / "priority.txt"
     path.write_text("# money pages\n" + "".join(f"{base}{p}\n" for p in paths), "utf-8")
     return path
+
+
+def add_links(store_file: Path, copy_to: Path, links: Sequence[tuple[str, str, str]]) -> Path:
+    """A copy of a crawl store with followed internal links added, as a re-crawl would see them.
+
+    Parameters
+    ----------
+    store_file : Path
+        The run's ``crawl.sqlite``.
+    copy_to : Path
+        The folder (or ``.sqlite`` file) to write the copy to.
+    links : sequence of (source URL, target URL, position)
+        URLs already in the store; the source must be a crawled HTML page.
+
+    Returns
+    -------
+    Path
+        The copy's store file.
+    """
+    target = copy_to / STORE_FILENAME if copy_to.suffix != ".sqlite" else copy_to
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(store_file)
+    try:
+        copy = sqlite3.connect(target)
+        source.backup(copy)
+    finally:
+        source.close()
+    with copy:
+        for src_url, dst_url, position in links:
+            (src_id,) = copy.execute("SELECT id FROM urls WHERE url = ?", (src_url,)).fetchone()
+            (dst_id,) = copy.execute("SELECT id FROM urls WHERE url = ?", (dst_url,)).fetchone()
+            flag = POSITION_CODES[position] | EDGE_FLAG_FOLLOWED | EDGE_FLAG_INTERNAL
+            row = copy.execute("SELECT packed FROM edges WHERE src_id = ?", (src_id,)).fetchone()
+            dst_ids, flags = unpack_edges(row[0]) if row else ([], [])
+            packed = pack_edges([*list(dst_ids), dst_id], [*list(flags), flag])
+            copy.execute(
+                "INSERT OR REPLACE INTO edges(src_id, packed) VALUES (?, ?)", (src_id, packed)
+            )
+            (order,) = copy.execute(
+                "SELECT coalesce(max(ord) + 1, 0) FROM links WHERE src_id = ?", (src_id,)
+            ).fetchone()
+            copy.execute(
+                "INSERT INTO links(src_id, ord, dst_id, href, anchor, followed, position, "
+                "internal) VALUES (?, ?, ?, ?, 'added', 1, ?, 1)",
+                (src_id, order, dst_id, dst_url, POSITION_CODES[position]),
+            )
+    copy.close()
+    return target
