@@ -416,6 +416,14 @@ class _Context:
             share = self.weights[leaks.position] / graph.weight_total[self.leak_src]
         self.leak_amount = self.scale * model.equity[self.leak_src] * np.nan_to_num(share)
         self.outlinks = np.diff(graph.flows.ptr) + np.diff(leaks.ptr)
+        # Findings left out before they were built (kept ones are counted later).
+        self.dropped: dict[str, int] = defaultdict(int)
+
+    def keep(self, kind: str, items: Any) -> Any:
+        """The first ``GAPS_MAX_FINDINGS`` of ``items``; counts the rest as dropped."""
+        limit = self.config.max_findings
+        self.dropped[kind] += max(0, len(items) - limit)
+        return items[:limit]
 
     @property
     def index(self) -> TopicIndex:
@@ -850,7 +858,8 @@ def _starved(ctx: _Context) -> list[Finding]:
         inlink_pct = _percentile(inlinks.astype(np.float64), inlinks[nodes].astype(np.float64))
         low_equity = equity_pct < cut
         low_inlinks = inlink_pct < cut
-        no_context = contextual[nodes] == 0
+        # Nobody links the home page from their text: templates are how it is reached.
+        no_context = (contextual[nodes] == 0) & (nodes != ctx.home)
         starved = low_equity | low_inlinks | no_context
         if not starved.any():
             continue
@@ -1104,7 +1113,7 @@ def _broken_links(ctx: _Context) -> list[Finding]:
     graph, config = ctx.graph, ctx.config
     mask = ctx.leak_kind == BROKEN
     targets, wasted, _ = _grouped(ctx.leak_target[mask], ctx.leak_amount[mask])
-    targets, wasted = targets[: config.max_findings], wasted[: config.max_findings]
+    targets, wasted = ctx.keep("broken_link", targets), wasted[: config.max_findings]
     if not targets.size:
         return []
     src_of = ctx.leak_src[mask]
@@ -1197,7 +1206,7 @@ def _redirect_links(ctx: _Context) -> list[Finding]:
         scored.append((sum(amount_of.values()), url_id, rows, amount_of))
     scored.sort(key=lambda item: (-item[0], item[1]))
     findings = []
-    for carried, url_id, rows, amount_of in scored[: config.max_findings]:
+    for carried, url_id, rows, amount_of in ctx.keep("redirect_link", scored):
         hops, current, seen = 0, url_id, set()
         while current in hops_of and current not in seen and hops < 50:
             seen.add(current)
@@ -1275,7 +1284,7 @@ def _nofollow(ctx: _Context) -> list[Finding]:
             )
     rel = mask & ~page_level
     targets, lost_total, counts = _grouped(ctx.leak_target[rel], ctx.leak_amount[rel])
-    targets = targets[: config.max_findings]
+    targets = ctx.keep("internal_nofollow", targets)
     rows_by_target = _target_rows(ctx, targets)
     src_of, tgt_of, amounts = ctx.leak_src[rel], ctx.leak_target[rel], ctx.leak_amount[rel]
     for target, lost, count in zip(
@@ -1443,7 +1452,7 @@ def _dead_ends(ctx: _Context) -> list[Finding]:
     mask = (ctx.leak_kind == DEAD_END) & (graph.url_outcome[ctx.leak_target] == O_NON_HTML)
     targets, lost_total, counts = _grouped(ctx.leak_target[mask], ctx.leak_amount[mask])
     for target, lost, count in zip(
-        targets[: config.max_findings].tolist(), lost_total.tolist(), counts.tolist(), strict=False
+        ctx.keep("dead_end", targets).tolist(), lost_total.tolist(), counts.tolist(), strict=False
     ):
         url = graph.url_of_id(target) or f"#{target}"
         path = ctx.key(url)
@@ -1559,7 +1568,7 @@ def suggest_redirect(
 
 def _lost_backlinks(ctx: _Context) -> list[Finding]:
     graph, model, config = ctx.graph, ctx.model, ctx.config
-    lost = lost_backlink_targets(model)[: config.max_findings]
+    lost = ctx.keep("lost_backlinks", lost_backlink_targets(model))
     if not lost:
         return []
     ends = []
@@ -1709,7 +1718,7 @@ def _vague_anchors(ctx: _Context, by_vague: dict[str, list[LinkRow]]) -> list[Fi
         scored.append((total, key, rows, u, v, carried))
     scored.sort(key=lambda item: (-item[0], item[1]))
     findings = []
-    for total, key, rows, u, v, carried in scored[: config.max_findings]:
+    for total, key, rows, u, v, carried in ctx.keep("vague_anchor", scored):
         shown = rows[0].anchor.strip()
         linking = len({int(a) for a in u if a >= 0})
         order = np.lexsort((np.arange(len(rows)), -carried))
@@ -1747,7 +1756,6 @@ def _vague_anchors(ctx: _Context, by_vague: dict[str, list[LinkRow]]) -> list[Fi
 def _images_without_alt(ctx: _Context, rows: list[LinkRow]) -> list[Finding]:
     if not rows:
         return []
-    config = ctx.config
     u, v, followed = _as_pairs(ctx, rows)
     ok = (u >= 0) & (v >= 0)
     carried = np.zeros(len(rows))
@@ -1764,7 +1772,7 @@ def _images_without_alt(ctx: _Context, rows: list[LinkRow]) -> list[Finding]:
         key=lambda item: (-item[0], item[1]),
     )
     findings = []
-    for total, target, items in scored[: config.max_findings]:
+    for total, target, items in ctx.keep("image_no_alt", scored):
         sources = sorted(
             {int(u[i]) for i in items},
             key=lambda a: (-max(carried[i] for i in items if u[i] == a), a),
@@ -1914,7 +1922,10 @@ def _blocked(ctx: _Context) -> list[Finding]:
     targets, amounts, counts = _grouped(ctx.leak_target[mask], ctx.leak_amount[mask])
     findings = []
     for target, amount, count in zip(
-        targets[: config.max_findings].tolist(), amounts.tolist(), counts.tolist(), strict=False
+        ctx.keep("blocked_linked", targets).tolist(),
+        amounts.tolist(),
+        counts.tolist(),
+        strict=False,
     ):
         url = graph.url_of_id(target) or f"#{target}"
         path = ctx.key(url)
@@ -2122,7 +2133,7 @@ def find_gaps(
         groups["blocked_linked"] = timed("blocked_linked", lambda: _blocked(ctx))
         groups["crawler_trap"] = timed("crawler_trap", lambda: _traps(ctx))
         groups["oversize"] = timed("oversize", lambda: _oversize(ctx))
-    totals = {kind: len(found) for kind, found in groups.items()}
+    totals = {kind: len(found) + ctx.dropped[kind] for kind, found in groups.items()}
     findings = tuple(f for kind in KINDS for f in groups[kind][: config.max_findings])
     return GapReport(
         findings=findings,

@@ -105,7 +105,7 @@ def recompute(run: Run, links: list[tuple[str, str, str]], name: str) -> EquityM
     return compute_equity(load_graph(copy, run.config), run.config)
 
 
-# -- orphans ------------------------------------------------------------------------------
+# -- orphans ----------------------------------------------------------------------------
 
 
 def test_the_orphan_with_backlinks_is_found_and_ranked_first(full: Run) -> None:
@@ -179,7 +179,7 @@ def test_the_stranded_guide_is_reported_and_the_routing_guide_is_not(full: Run) 
     assert evidence(finding)["Referring domains"] == 5
 
 
-# -- recommendations ----------------------------------------------------------------------
+# -- recommendations --------------------------------------------------------------------
 
 
 def test_the_top_recommendation_for_the_starved_page_comes_from_the_stranded_guide(
@@ -225,7 +225,7 @@ def test_the_sets_predicted_gain_is_a_full_recomputation_with_every_link(full: R
     assert recs.set_gain != pytest.approx(sum(r.single_gain for r in recs.links), rel=1e-6)
 
 
-# -- leaks and anchors -------------------------------------------------------------------
+# -- leaks and anchors ------------------------------------------------------------------
 
 
 def test_broken_links_are_ranked_by_the_equity_they_waste(full: Run) -> None:
