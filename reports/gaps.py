@@ -60,8 +60,19 @@ __all__ = [
     "Finding",
     "FindingPage",
     "GapReport",
+    "LinkRow",
+    "backlink_anchors",
     "find_gaps",
+    "finding_id",
+    "flow_share",
+    "format_share",
+    "links_from",
+    "links_to",
+    "lost_backlink_targets",
+    "open_store",
     "priority_nodes",
+    "short_title",
+    "suggest_redirect",
 ]
 
 Unit = Literal["share", "count", "score", "rank", "depth", "probability", "url", "text"]
@@ -452,6 +463,11 @@ class _Context:
             return self.page(node, note)
         return FindingPage(self.graph.url_of_id(url_id) or f"#{url_id}", "", note)
 
+    def url_id(self, url: str) -> int:
+        """The store id of a URL (-1 when the store does not know it)."""
+        found = self.graph.resolve(url).url_id
+        return -1 if found is None else found
+
     def node_of_id(self, url_id: int) -> int:
         """The page a URL id resolves to, or -1."""
         graph = self.graph
@@ -548,7 +564,7 @@ def _orphans(ctx: _Context, complete: bool, reason: str) -> list[Finding]:
         targets = votes.target_url_id
         reach = graph.url_outcome[targets] == O_NODE
         nodes = graph.node_of_url[graph.url_final[targets[reach]]]
-        np.add.at(backlink_rows, nodes, votes.rows[reach])
+        backlink_rows += np.bincount(nodes, weights=votes.rows[reach], minlength=ctx.n)
     per_url: dict[int, tuple[int, int]] = {}
     if not complete:
         for url_id, domains, rows in ctx.conn.execute(
@@ -845,8 +861,10 @@ def _starved(ctx: _Context) -> list[Finding]:
     if not ctx.priority.size:
         return []
     flows = graph.flows
-    by_position = np.zeros((ctx.n, len(POSITIONS)), dtype=np.int64)
-    np.add.at(by_position, (flows.target, flows.position), 1)
+    by_position = np.bincount(
+        flows.target.astype(np.int64) * len(POSITIONS) + flows.position,
+        minlength=ctx.n * len(POSITIONS),
+    ).reshape(ctx.n, len(POSITIONS))
     contextual = by_position[:, POSITIONS.index("content")]
     inlinks = graph.in_degree
     findings = []
@@ -1017,11 +1035,10 @@ def _stranded(ctx: _Context) -> list[Finding]:
     amount = model.beta * share[stranded] * (1.0 - ctx.reverse[stranded] / average)
     order = np.lexsort((stranded, -amount))
     graph = ctx.graph
-    contextual_to_priority = np.zeros(ctx.n, np.int64)
     content = POSITIONS.index("content")
     src = np.repeat(np.arange(ctx.n), np.diff(graph.flows.ptr))
     mask = ctx.is_priority[graph.flows.target] & (graph.flows.position == content)
-    np.add.at(contextual_to_priority, src[mask], 1)
+    contextual_to_priority = np.bincount(src[mask], minlength=ctx.n)
     findings = []
     for i in order.tolist():
         page = int(stranded[i])
@@ -1078,6 +1095,21 @@ def _grouped(keys: np.ndarray, amounts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return unique[order], total[order], count[order]
 
 
+def _rows_by_target(ctx: _Context, mask: np.ndarray) -> dict[int, np.ndarray]:
+    """Indices of the leak rows selected by ``mask``, grouped by their target URL id."""
+    rows = np.flatnonzero(mask)
+    if not rows.size:
+        return {}
+    rows = rows[np.argsort(ctx.leak_target[rows], kind="stable")]
+    targets = ctx.leak_target[rows]
+    cuts = np.flatnonzero(np.diff(targets)) + 1
+    starts = np.concatenate([[0], cuts]).tolist()
+    stops = np.concatenate([cuts, [rows.size]]).tolist()
+    return {
+        int(targets[start]): rows[start:stop] for start, stop in zip(starts, stops, strict=True)
+    }
+
+
 def _source_pages(
     ctx: _Context, rows: list[LinkRow], amount_of: dict[int, float]
 ) -> list[FindingPage]:
@@ -1116,17 +1148,17 @@ def _broken_links(ctx: _Context) -> list[Finding]:
     targets, wasted = ctx.keep("broken_link", targets), wasted[: config.max_findings]
     if not targets.size:
         return []
-    src_of = ctx.leak_src[mask]
-    tgt_of = ctx.leak_target[mask]
-    amounts = ctx.leak_amount[mask]
+    leak_rows = _rows_by_target(ctx, mask)
     rows_by_target = _target_rows(ctx, targets)
     status = ctx.statuses(targets.tolist())
     findings = []
     for target, lost in zip(targets.tolist(), wasted.tolist(), strict=True):
         url = graph.url_of_id(target) or f"#{target}"
         path = ctx.key(url)
-        hit = tgt_of == target
-        amount_of = dict(zip(src_of[hit].tolist(), amounts[hit].tolist(), strict=True))
+        hit = leak_rows[target]
+        amount_of = dict(
+            zip(ctx.leak_src[hit].tolist(), ctx.leak_amount[hit].tolist(), strict=True)
+        )
         rows = rows_by_target.get(target, [])
         pages = _source_pages(ctx, rows, amount_of)
         if not pages:
@@ -1286,14 +1318,16 @@ def _nofollow(ctx: _Context) -> list[Finding]:
     targets, lost_total, counts = _grouped(ctx.leak_target[rel], ctx.leak_amount[rel])
     targets = ctx.keep("internal_nofollow", targets)
     rows_by_target = _target_rows(ctx, targets)
-    src_of, tgt_of, amounts = ctx.leak_src[rel], ctx.leak_target[rel], ctx.leak_amount[rel]
+    leak_rows = _rows_by_target(ctx, rel)
     for target, lost, count in zip(
         targets.tolist(), lost_total.tolist(), counts.tolist(), strict=False
     ):
         url = graph.url_of_id(target) or f"#{target}"
         path = ctx.key(url)
-        hit = tgt_of == target
-        amount_of = dict(zip(src_of[hit].tolist(), amounts[hit].tolist(), strict=True))
+        hit = leak_rows[target]
+        amount_of = dict(
+            zip(ctx.leak_src[hit].tolist(), ctx.leak_amount[hit].tolist(), strict=True)
+        )
         rows = [r for r in rows_by_target.get(target, []) if not r.followed]
         listed = _source_pages(ctx, rows, amount_of) or [ctx.page(int(v)) for v in amount_of]
         findings.append(
@@ -1451,12 +1485,13 @@ def _dead_ends(ctx: _Context) -> list[Finding]:
     # Documents (PDFs, images) linked from pages: live, but they pass nothing on.
     mask = (ctx.leak_kind == DEAD_END) & (graph.url_outcome[ctx.leak_target] == O_NON_HTML)
     targets, lost_total, counts = _grouped(ctx.leak_target[mask], ctx.leak_amount[mask])
+    leak_rows = _rows_by_target(ctx, mask)
     for target, lost, count in zip(
         ctx.keep("dead_end", targets).tolist(), lost_total.tolist(), counts.tolist(), strict=False
     ):
         url = graph.url_of_id(target) or f"#{target}"
         path = ctx.key(url)
-        hit = mask & (ctx.leak_target == target)
+        hit = leak_rows[target]
         sources = ctx.leak_src[hit]
         order = np.lexsort((sources, -ctx.leak_amount[hit]))
         findings.append(
@@ -1533,15 +1568,18 @@ def _external_leaks(ctx: _Context) -> list[Finding]:
 # -- lost backlink equity ---------------------------------------------------------------
 
 
-def _backlink_anchors(conn: sqlite3.Connection, url_id: int) -> list[str]:
-    return [
-        str(a)
-        for (a,) in conn.execute(
-            "SELECT DISTINCT anchor FROM backlinks WHERE target_id = ? AND anchor IS NOT NULL",
-            (url_id,),
-        )
-        if a
-    ]
+def backlink_anchors(conn: sqlite3.Connection, url_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The anchors of the backlinks pointing at each of ``url_ids`` (one pass over the table)."""
+    wanted = {int(i) for i in url_ids}
+    found: dict[int, list[str]] = defaultdict(list)
+    if not wanted:
+        return found
+    for target, anchor in conn.execute(
+        "SELECT target_id, anchor FROM backlinks WHERE anchor IS NOT NULL AND anchor != ''"
+    ):
+        if int(target) in wanted and anchor not in found[int(target)]:
+            found[int(target)].append(str(anchor))
+    return found
 
 
 def lost_backlink_targets(model: EquityModel) -> list[Any]:
@@ -1550,7 +1588,7 @@ def lost_backlink_targets(model: EquityModel) -> list[Any]:
 
 
 def suggest_redirect(
-    graph: SiteGraph, index: TopicIndex, conn: sqlite3.Connection, url: str
+    graph: SiteGraph, index: TopicIndex, url: str, anchors: Iterable[str] = ()
 ) -> PageMatch | None:
     """The live page to redirect a dead URL to.
 
@@ -1559,8 +1597,6 @@ def suggest_redirect(
     :func:`reports.relevance.closest_page`), else the closest page up its path,
     else the start page.
     """
-    found = graph.resolve(url)
-    anchors = _backlink_anchors(conn, found.url_id) if found.url_id is not None else []
     words = [w for a in anchors for w in re.findall(r"[^\W\d_]{3,}", a.casefold())]
     allowed = ~graph.noindex & (graph.status == 200)
     return closest_page(index, graph, url, extra_terms=words, allowed=allowed)
@@ -1576,6 +1612,7 @@ def _lost_backlinks(ctx: _Context) -> list[Finding]:
         found = graph.resolve(entry.final_url or entry.url)
         ends.append(found.url_id)
     status = ctx.statuses(i for i in ends if i is not None)
+    anchors = backlink_anchors(ctx.conn, (ctx.url_id(e.url) for e in lost))
     findings = []
     for entry, end in zip(lost, ends, strict=True):
         path = ctx.key(entry.url)
@@ -1588,7 +1625,9 @@ def _lost_backlinks(ctx: _Context) -> list[Finding]:
             what = f"redirects to {ctx.key(entry.final_url)}, which answers {code or 'nothing'}"
         else:
             what = f"answers {code}" if code else "gets no answer"
-        match = suggest_redirect(graph, ctx.index, ctx.conn, entry.url)
+        match = suggest_redirect(
+            graph, ctx.index, entry.url, anchors.get(ctx.url_id(entry.url), ())
+        )
         target = None if match is None else match.node
         evidence = [
             Evidence("Referring domains", entry.referring_domains, "count"),
@@ -1814,48 +1853,56 @@ def _images_without_alt(ctx: _Context, rows: list[LinkRow]) -> list[Finding]:
 
 def _anchor_profiles(ctx: _Context) -> list[AnchorProfile]:
     graph, config = ctx.graph, ctx.config
+    pages = ctx.priority[: config.targets].tolist()
+    if not pages:
+        return []
+    ids_of = {
+        page: ctx.ids_resolving_to(np.asarray([graph.node_url_id[page]])).tolist() for page in pages
+    }
+    page_of_id = {url_id: page for page, ids in ids_of.items() for url_id in ids}
+    # Backlink anchors of every priority page in one pass over the backlinks.
+    backlinks: dict[int, dict[str, list[Any]]] = defaultdict(dict)
+    for target, anchor, domain in ctx.conn.execute(
+        "SELECT target_id, coalesce(anchor, ''), source_domain FROM backlinks WHERE lost = 0"
+    ):
+        page = page_of_id.get(int(target))
+        if page is None:
+            continue
+        entry = backlinks[page].setdefault(normalise_anchor(anchor), [anchor, 0, set()])
+        entry[1] += 1
+        entry[2].add(domain)
     profiles = []
-    for page in ctx.priority[: config.targets].tolist():
-        ids = ctx.ids_resolving_to(np.asarray([graph.node_url_id[page]]))
+    for page in pages:
         internal: dict[str, list[Any]] = {}
-        for chunk in _chunks(ids.tolist()):
+        for chunk in _chunks(ids_of[page]):
             marks = ",".join("?" * len(chunk))
+            # Case is merged in SQL; other spellings of one anchor add their pages up.
             for anchor, links, sources in ctx.conn.execute(
-                "SELECT anchor, count(*), count(DISTINCT src_id) FROM links "
-                f"WHERE dst_id IN ({marks}) AND internal = 1 AND kind = 'http' GROUP BY anchor",
+                "SELECT min(anchor), count(*), count(DISTINCT src_id) FROM links "
+                f"WHERE dst_id IN ({marks}) AND internal = 1 AND kind = 'http' "
+                "GROUP BY lower(anchor)",
                 chunk,
             ):
-                key = normalise_anchor(anchor)
-                entry = internal.setdefault(key, [anchor or "", 0, 0])
+                entry = internal.setdefault(normalise_anchor(anchor), [anchor or "", 0, 0])
                 entry[1] += int(links)
                 entry[2] += int(sources)
-        backlinks: dict[str, list[Any]] = {}
-        for chunk in _chunks(ids.tolist()):
-            marks = ",".join("?" * len(chunk))
-            for anchor, links, domains in ctx.conn.execute(
-                f"SELECT anchor, count(*), count(DISTINCT source_domain) FROM backlinks "
-                f"WHERE target_id IN ({marks}) AND lost = 0 GROUP BY anchor",
-                chunk,
-            ):
-                key = normalise_anchor(anchor)
-                entry = backlinks.setdefault(key, [anchor or "", 0, 0])
-                entry[1] += int(links)
-                entry[2] += int(domains)
-
-        def counts(table: dict[str, list[Any]]) -> list[AnchorCount]:
-            rows = [
-                AnchorCount(str(a), int(n), int(s), config.is_vague(str(a)))
-                for a, n, s in table.values()
-            ]
-            rows.sort(key=lambda r: (-r.links, -r.sources, r.anchor))
-            return rows[: config.finding_pages]
-
         profiles.append(
             AnchorProfile(
-                graph.urls[page], graph.title[page] or "", counts(internal), counts(backlinks)
+                graph.urls[page],
+                graph.title[page] or "",
+                _anchor_counts(config, internal.values()),
+                _anchor_counts(
+                    config, ([a, n, len(d)] for a, n, d in backlinks.get(page, {}).values())
+                ),
             )
         )
     return profiles
+
+
+def _anchor_counts(config: GapsConfig, table: Iterable[list[Any]]) -> list[AnchorCount]:
+    rows = [AnchorCount(str(a), int(n), int(s), config.is_vague(str(a))) for a, n, s in table]
+    rows.sort(key=lambda r: (-r.links, -r.sources, r.anchor))
+    return rows[: config.finding_pages]
 
 
 def _cannibalisation(
@@ -1920,6 +1967,7 @@ def _blocked(ctx: _Context) -> list[Finding]:
     graph, config = ctx.graph, ctx.config
     mask = (ctx.leak_kind == BLOCKED) & (graph.url_outcome[ctx.leak_target] == O_BLOCKED)
     targets, amounts, counts = _grouped(ctx.leak_target[mask], ctx.leak_amount[mask])
+    leak_rows = _rows_by_target(ctx, mask)
     findings = []
     for target, amount, count in zip(
         ctx.keep("blocked_linked", targets).tolist(),
@@ -1929,7 +1977,7 @@ def _blocked(ctx: _Context) -> list[Finding]:
     ):
         url = graph.url_of_id(target) or f"#{target}"
         path = ctx.key(url)
-        hit = mask & (ctx.leak_target == target)
+        hit = leak_rows[target]
         sources = ctx.leak_src[hit]
         order = np.lexsort((sources, -ctx.leak_amount[hit]))
         findings.append(
@@ -2020,10 +2068,10 @@ def _oversize(ctx: _Context) -> list[Finding]:
     ).fetchall()
     if not rows:
         return []
-    inflow_mask = ctx.leak_kind == BLOCKED
+    leak_rows = _rows_by_target(ctx, ctx.leak_kind == BLOCKED)
     findings = []
     for url_id, size in rows:
-        hit = inflow_mask & (ctx.leak_target == url_id)
+        hit = leak_rows.get(int(url_id), np.zeros(0, np.int64))
         amount = float(ctx.leak_amount[hit].sum())
         sources = ctx.leak_src[hit]
         url = graph.url_of_id(int(url_id)) or f"#{url_id}"

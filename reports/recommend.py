@@ -45,6 +45,7 @@ import numpy as np
 from pipelines.storedb import POSITIONS, CrawlStore
 from reports.equity import EquityModel, WhatIfResult, link_gain_estimates, simulate
 from reports.gaps import (
+    backlink_anchors,
     finding_id,
     links_to,
     lost_backlink_targets,
@@ -674,9 +675,15 @@ def _redirects(
 ) -> tuple[tuple[RedirectRecommendation, ...], int]:
     graph = model.graph
     lost = lost_backlink_targets(model)
+    chosen = lost[: config.redirects]
+    ids = {entry.url: graph.resolve(entry.url).url_id for entry in chosen}
+    anchors = backlink_anchors(conn, (i for i in ids.values() if i is not None))
     out = []
-    for entry in lost[: config.redirects]:
-        match = suggest_redirect(graph, index, conn, entry.url)
+    for entry in chosen:
+        url_id = ids[entry.url]
+        match = suggest_redirect(
+            graph, index, entry.url, anchors.get(url_id, ()) if url_id is not None else ()
+        )
         if match is None:
             continue
         target = match.node
