@@ -33,7 +33,7 @@ import numpy as np
 
 from pipelines.storedb import POSITIONS, CrawlStore
 from reports.equity import EquityModel, PriorityResult
-from reports.gaps_config import GapsConfig, Severity, normalise_anchor
+from reports.gaps_config import ANCHOR_TRIM, GapsConfig, Severity, normalise_anchor
 from reports.graph import (
     BLOCKED,
     BROKEN,
@@ -1682,49 +1682,63 @@ def _carried(ctx: _Context, sources: np.ndarray, targets: np.ndarray) -> np.ndar
     return passed
 
 
+def _sql_keys(key: str) -> set[str]:
+    """The forms a normalised anchor takes after SQLite's ``lower()``, which folds ASCII only.
+
+    An anchor written all lower-case, Capitalised, Title Case or UPPER CASE
+    reaches one of these; other mixes of non-ASCII capitals are not matched.
+    """
+    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    return {
+        form.translate(ascii_lower) for form in (key, key.capitalize(), key.title(), key.upper())
+    }
+
+
 def _scan_anchors(
     ctx: _Context, wanted: set[str]
 ) -> tuple[dict[str, list[LinkRow]], list[LinkRow], dict[str, list[LinkRow]]]:
     """One pass over the links: vague anchors, image links without alt, and the
-    anchors of the priority pages (for cannibalisation)."""
-    vague = ctx.config.vague_anchors
-    vague_set = set(vague)
-    longest = max([len(a) for a in vague] + [len(a) for a in wanted] + [1]) + 8
-    cache: dict[str, int] = {}
+    anchors of the priority pages (for cannibalisation).
 
-    def classify(anchor: str | None) -> int:
-        if not anchor:
-            return 0
-        code = cache.get(anchor)
-        if code is None:
-            key = normalise_anchor(anchor)
-            code = 1 if key in vague_set else (2 if key in wanted else 0)
-            if len(cache) < 200_000:
-                cache[anchor] = code
-        return code
-
-    ctx.conn.create_function("linkspider_gaps_anchor", 1, classify, deterministic=True)
+    The matching runs in SQLite (trim the decorations, lower-case, look up a
+    temporary table of the wanted forms): a Python callback per link would cost
+    about a microsecond per row. Every row returned is checked again with
+    :func:`normalise_anchor`.
+    """
+    vague_set = set(ctx.config.vague_anchors)
+    keys = {form for key in vague_set | wanted for form in _sql_keys(key)}
+    conn = ctx.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS linkspider_gaps_anchors (key TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.linkspider_gaps_anchors")
+    conn.executemany(
+        "INSERT OR IGNORE INTO temp.linkspider_gaps_anchors VALUES (?)", ((k,) for k in keys)
+    )
     by_vague: dict[str, list[LinkRow]] = defaultdict(list)
     by_wanted: dict[str, list[LinkRow]] = defaultdict(list)
     images: list[LinkRow] = []
-    cursor = ctx.conn.execute(
-        "SELECT src_id, dst_id, anchor, position, followed, is_image FROM links "
-        "WHERE internal = 1 AND kind = 'http' AND dst_id IS NOT NULL AND ("
-        "(is_image = 1 AND anchor = '') OR "
-        "(length(anchor) BETWEEN 1 AND ? AND linkspider_gaps_anchor(anchor) > 0))",
-        (longest,),
-    )
-    while batch := cursor.fetchmany(10_000):
-        for src, dst, anchor, position, followed, image in batch:
-            row = LinkRow(src, dst, anchor or "", POSITIONS[position], bool(followed), bool(image))
-            if not anchor:
-                images.append(row)
-                continue
-            key = normalise_anchor(anchor)
-            if key in vague_set:
-                by_vague[key].append(row)
-            else:
-                by_wanted[key].append(row)
+    try:
+        cursor = conn.execute(
+            "SELECT src_id, dst_id, anchor, position, followed, is_image FROM links "
+            "WHERE internal = 1 AND kind = 'http' AND dst_id IS NOT NULL AND ("
+            "(is_image = 1 AND anchor = '') OR "
+            "lower(trim(anchor, ?)) IN (SELECT key FROM temp.linkspider_gaps_anchors))",
+            (ANCHOR_TRIM,),
+        )
+        while batch := cursor.fetchmany(10_000):
+            for src, dst, anchor, position, followed, image in batch:
+                row = LinkRow(
+                    src, dst, anchor or "", POSITIONS[position], bool(followed), bool(image)
+                )
+                if not anchor:
+                    images.append(row)
+                    continue
+                key = normalise_anchor(anchor)
+                if key in vague_set:
+                    by_vague[key].append(row)
+                elif key in wanted:
+                    by_wanted[key].append(row)
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.linkspider_gaps_anchors")
     return by_vague, images, by_wanted
 
 

@@ -30,7 +30,7 @@ import math
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -84,8 +84,12 @@ def terms_of_text(text: str | None) -> list[str]:
 
 def terms_of_url(url: str) -> list[str]:
     """Folded terms of a URL's path and query values (the host is left out)."""
-    parts = urlsplit(url)
-    text = unquote(parts.path) + " " + unquote(parts.query)
+    # Normalised absolute URLs: everything after the host, without urlsplit's cost.
+    rest = url.split("://", 1)[-1]
+    cut = rest.find("/")
+    text = rest[cut:].split("#", 1)[0] if cut >= 0 else ""
+    if "%" in text:
+        text = unquote(text)
     return [t for t in terms_of_text(text) if t not in _URL_NOISE]
 
 
@@ -139,20 +143,28 @@ class TopicIndex:
         return np.asarray(self.matrix @ self.vector(terms)).ravel()
 
 
-def _document(url: str, title: str | None, h1: str | None, signature: str | None) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for heading in (title, h1):
-        for term in terms_of_text(heading):
-            counts[term] += _HEADING_WEIGHT
-    counts.update(terms_of_url(url))
+def _document_terms(
+    url: str, title: str | None, h1: str | None, signature: str | None
+) -> Iterator[tuple[str, int]]:
+    """``(term, weight)`` pairs of one page; a term may come several times."""
+    heading_terms = terms_of_text(title)
+    if h1 and h1 != title:
+        heading_terms += terms_of_text(h1)
+    elif h1:
+        heading_terms += heading_terms
+    for term in heading_terms:
+        yield term, _HEADING_WEIGHT
+    for term in terms_of_url(url):
+        yield term, 1
     if signature:
         try:
             terms = json.loads(signature)
         except ValueError:
             terms = []
         if isinstance(terms, list):
-            counts.update(fold_term(t) for t in terms if isinstance(t, str) and _TERM.fullmatch(t))
-    return counts
+            for term in terms:
+                if isinstance(term, str):
+                    yield fold_term(term.casefold()), 1
 
 
 def build_topic_index(
@@ -195,29 +207,31 @@ def build_topic_index(
             if own:
                 conn.close()
     vocabulary: dict[str, int] = {}
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    rows: list[int] = []
     columns: list[int] = []
-    values: list[float] = []
+    counts: list[int] = []
     for node in range(n):
         h1, signature = facts.get(node, (None, None))
-        counts = _document(graph.urls[node], graph.title[node], h1, signature)
-        for term, count in counts.items():
+        for term, weight in _document_terms(graph.urls[node], graph.title[node], h1, signature):
+            rows.append(node)
             columns.append(vocabulary.setdefault(term, len(vocabulary)))
-            values.append(1.0 + math.log(count))
-        indptr[node + 1] = len(columns)
-    size = len(vocabulary)
-    column_array = np.asarray(columns, dtype=np.int64)
-    tf = sp.csr_array(
-        (np.asarray(values, dtype=np.float64), column_array, indptr), shape=(n, max(size, 1))
+            counts.append(weight)
+    size = max(len(vocabulary), 1)
+    # Repeated (page, term) pairs add up into the term's count on the page.
+    raw = sp.csr_array(
+        (np.asarray(counts, dtype=np.float64), (np.asarray(rows), np.asarray(columns))),
+        shape=(n, size),
     )
-    df = np.bincount(column_array, minlength=max(size, 1)).astype(np.float64)
+    raw.sum_duplicates()
+    tf = sp.csr_array((1.0 + np.log(raw.data), raw.indices, raw.indptr), shape=(n, size))
+    df = np.bincount(raw.indices, minlength=size).astype(np.float64)
     idf = np.log((1.0 + n) / (1.0 + df))
     weighted = tf @ sp.diags_array(idf)
     weighted = sp.csr_array(weighted)
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     matrix = sp.csr_array(sp.diags_array(scale) @ weighted)
-    return TopicIndex(matrix=matrix, vocabulary=vocabulary, idf=idf[:size])
+    return TopicIndex(matrix=matrix, vocabulary=vocabulary, idf=idf[: len(vocabulary)])
 
 
 @dataclass(frozen=True)
