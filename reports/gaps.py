@@ -756,10 +756,15 @@ def _link_note(ctx: _Context, u: int, v: int) -> str:
 
 
 def _target_key(ctx: _Context, result: PriorityResult) -> str:
+    """What a priority target's finding ids are built from, without the site's host."""
     target = result.target
     if target.kind == "url" and target.nodes.size == 1:
         return ctx.key(ctx.graph.urls[int(target.nodes[0])])
-    return target.label
+    # A glob over whole URLs names the site's own origin: drop it (a port may change).
+    label = target.label
+    for scheme in ("https://", "http://"):
+        label = label.replace(scheme + ctx.site_host, "")
+    return label
 
 
 def _buried(ctx: _Context) -> list[Finding]:

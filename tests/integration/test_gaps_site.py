@@ -149,6 +149,19 @@ def test_finding_ids_are_stable_from_run_to_run(full: Run, capped: Run) -> None:
     assert len({f.id for f in full.gaps.findings}) == len(full.gaps.findings)
 
 
+def test_results_hold_plain_values_the_report_can_take_as_they_are(full: Run) -> None:
+    for finding in full.gaps.findings:
+        assert type(finding.equity_at_stake) in (float, type(None))
+        for fact in finding.evidence:
+            assert type(fact.value) in (int, float, str), (finding.id, fact)
+    for rec in full.recs.links:
+        values = (rec.gain, rec.equity_before, rec.equity_after, rec.relevance)
+        assert all(type(v) is float for v in values)
+        assert all(type(v) is int for v in (rec.rank_before, rec.rank_after))
+    for redirect in full.recs.redirects:
+        assert type(redirect.gain) is float and type(redirect.status) is int
+
+
 # -- priority pages ---------------------------------------------------------------------
 
 
