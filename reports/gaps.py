@@ -33,7 +33,7 @@ import numpy as np
 
 from pipelines.storedb import POSITIONS, CrawlStore
 from reports.equity import EquityModel, PriorityResult
-from reports.gaps_config import ANCHOR_TRIM, GapsConfig, Severity, normalise_anchor
+from reports.gaps_config import GapsConfig, Severity, normalise_anchor
 from reports.graph import (
     BLOCKED,
     BROKEN,
@@ -1687,16 +1687,23 @@ def _carried(ctx: _Context, sources: np.ndarray, targets: np.ndarray) -> np.ndar
     return passed
 
 
-def _sql_keys(key: str) -> set[str]:
-    """The forms a normalised anchor takes after SQLite's ``lower()``, which folds ASCII only.
+# How sites decorate an anchor ("Read more »", "[more]"): the forms looked up in SQL.
+_DECORATIONS: Final = (
+    "{}", "{} »", "{}»", "{} ›", "{}›", "{}…", "{} …", "{}...", "{} ...", "{} >", "{}>",
+    "{} >>", "{}>>", "{} →", "{}→", "{}!", "{}:", "{} +", "{}+", "{} »»", "» {}", "> {}",
+    "→ {}", "+ {}", "[{}]", "({})", "“{}”", '"{}"',
+)  # fmt: skip
+_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
-    An anchor written all lower-case, Capitalised, Title Case or UPPER CASE
-    reaches one of these; other mixes of non-ASCII capitals are not matched.
+
+def _sql_keys(key: str) -> set[str]:
+    """The forms of a normalised anchor as SQLite's ``lower()`` (ASCII only) leaves them.
+
+    Each casing an anchor is usually written in (lower, Capitalised, Title,
+    UPPER), with each common decoration (:data:`_DECORATIONS`).
     """
-    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-    return {
-        form.translate(ascii_lower) for form in (key, key.capitalize(), key.title(), key.upper())
-    }
+    casings = {c.translate(_ASCII_LOWER) for c in (key, key.capitalize(), key.title(), key.upper())}
+    return {decoration.format(c) for c in casings for decoration in _DECORATIONS}
 
 
 def _scan_anchors(
@@ -1705,9 +1712,10 @@ def _scan_anchors(
     """One pass over the links: vague anchors, image links without alt, and the
     anchors of the priority pages (for cannibalisation).
 
-    The matching runs in SQLite (trim the decorations, lower-case, look up a
-    temporary table of the wanted forms): a Python callback per link would cost
-    about a microsecond per row. Every row returned is checked again with
+    The matching runs in SQLite: ``lower(anchor)`` looked up in a temporary
+    table of every usual casing and decoration of the wanted anchors. A Python
+    callback per link costs about a microsecond a row, trimming in SQL about as
+    much; this costs a third of that. Every row returned is checked again with
     :func:`normalise_anchor`.
     """
     vague_set = set(ctx.config.vague_anchors)
@@ -1726,8 +1734,7 @@ def _scan_anchors(
             "SELECT src_id, dst_id, anchor, position, followed, is_image FROM links "
             "WHERE internal = 1 AND kind = 'http' AND dst_id IS NOT NULL AND ("
             "(is_image = 1 AND anchor = '') OR "
-            "lower(trim(anchor, ?)) IN (SELECT key FROM temp.linkspider_gaps_anchors))",
-            (ANCHOR_TRIM,),
+            "lower(anchor) IN (SELECT key FROM temp.linkspider_gaps_anchors))"
         )
         while batch := cursor.fetchmany(10_000):
             for src, dst, anchor, position, followed, image in batch:

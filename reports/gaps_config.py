@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 
 from reports.config import ConfigError, SettingsLike
 
-__all__ = ["ANCHOR_TRIM", "DEFAULT_VAGUE_ANCHORS", "GapsConfig", "Severity", "normalise_anchor"]
+__all__ = ["DEFAULT_VAGUE_ANCHORS", "GapsConfig", "Severity", "normalise_anchor"]
 
 Severity = Literal["high", "medium", "low"]
 
@@ -46,7 +46,7 @@ DEFAULT_VAGUE_ANCHORS: Final[tuple[str, ...]] = (
 
 # Characters stripped from both ends of an anchor before comparing it: arrows,
 # ellipses, quotes and the punctuation sites put around "read more".
-ANCHOR_TRIM: Final = " \t\n.,;:!?…»«›‹>→<←-–—()[]{}\"'“”‘’*·|/+"
+_ANCHOR_TRIM: Final = " \t\n.,;:!?…»«›‹>→<←-–—()[]{}\"'“”‘’*·|/+"
 
 
 def normalise_anchor(text: str | None) -> str:
@@ -56,7 +56,7 @@ def normalise_anchor(text: str | None) -> str:
     """
     if not text:
         return ""
-    return " ".join(text.casefold().split()).strip(ANCHOR_TRIM).strip()
+    return " ".join(text.casefold().split()).strip(_ANCHOR_TRIM).strip()
 
 
 def _is_blank(value: Any) -> bool:
