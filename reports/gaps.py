@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from pipelines.storedb import POSITIONS, CrawlStore
-from reports.equity import EquityModel, PriorityResult
+from reports.equity import EquityModel, LostEquity, PriorityResult
 from reports.gaps_config import GapsConfig, Severity, normalise_anchor
 from reports.graph import (
     BLOCKED,
@@ -403,7 +403,6 @@ class _Context:
         self.priority = priority_nodes(model)
         self.is_priority = np.zeros(self.n, bool)
         self.is_priority[self.priority] = True
-        self.priority_equity = float(model.equity[self.priority].sum())
         self.reverse = model.reverse_vector(self.priority) if self.priority.size else None
         # What the average page passes on to the priority pages per unit of
         # authority reaching it: the yardstick for landing pages.
@@ -1587,7 +1586,7 @@ def backlink_anchors(conn: sqlite3.Connection, url_ids: Iterable[int]) -> dict[i
     return found
 
 
-def lost_backlink_targets(model: EquityModel) -> list[Any]:
+def lost_backlink_targets(model: EquityModel) -> list[LostEquity]:
     """The model's lost-equity entries whose target is an error or a loop (largest first)."""
     return [entry for entry in model.lost_equity if entry.lost]
 
