@@ -76,6 +76,9 @@ class ReportConfig:
         ``REPORT_CONTRIBUTORS``: contributing landing pages per priority page (5).
     top_fixes : int
         ``REPORT_TOP_FIXES``: fixes in the summary (3).
+    profile_anchors : int
+        ``REPORT_PROFILE_ANCHORS``: anchors shown on each side (internal,
+        backlinks) of a priority page's anchor profile (10).
     """
 
     enabled: bool = True
@@ -88,6 +91,7 @@ class ReportConfig:
     routes: int = 3
     contributors: int = 5
     top_fixes: int = 3
+    profile_anchors: int = 10
 
     @classmethod
     def from_settings(cls, settings: _SettingsLike) -> ReportConfig:
@@ -137,4 +141,5 @@ _SETTING_NAMES = {
     "routes": "REPORT_ROUTES",
     "contributors": "REPORT_CONTRIBUTORS",
     "top_fixes": "REPORT_TOP_FIXES",
+    "profile_anchors": "REPORT_PROFILE_ANCHORS",
 }

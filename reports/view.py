@@ -34,7 +34,9 @@ from typing import Literal
 __all__ = [
     "LEAK_KINDS",
     "SEVERITIES",
+    "AnchorProfile",
     "AnchorRow",
+    "AnchorUse",
     "BacklinksSection",
     "Bin",
     "Budget",
@@ -218,15 +220,21 @@ class TopFix:
     detail : str
         One sentence of why.
     gain : float or None
-        Predicted gain in the priority pages' share, when the model predicts one.
+        What the model predicts the fix brings, when it predicts it: for a
+        link, the rise in the priority pages' share; for a redirect, the share
+        of authority it recovers.
     target : str
         Id of the finding or recommendation in the report that details it.
+    stake : float or None
+        For a finding: the share of all authority it wastes or withholds
+        (``gain`` is then ``None``).
     """
 
     title: str
     detail: str
     gain: float | None
     target: str
+    stake: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,18 +497,64 @@ class PriorityPage:
 
 
 @dataclass(frozen=True, slots=True)
+class AnchorUse:
+    """One anchor text used for a page.
+
+    ``links`` counts the links (or backlinks) with that text; ``sources`` the
+    distinct pages they are on (internal links) or the referring domains
+    (backlinks); ``vague`` marks an anchor that says nothing about its target
+    ("click here", ``GAPS_VAGUE_ANCHORS``).
+    """
+
+    anchor: str
+    links: int
+    sources: int
+    vague: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorProfile:
+    """The anchor texts pointing at one priority page: internal and backlinks side by side.
+
+    Attributes
+    ----------
+    url, title : str
+        The priority page.
+    internal : list of AnchorUse
+        Anchors of the links from crawled pages (through redirects and
+        canonicals too), most used first.
+    internal_total : int
+        Distinct internal anchors in all.
+    backlinks : list of AnchorUse
+        Anchors of its live backlinks, most used first.
+    backlinks_total : int
+        Distinct backlink anchors in all.
+    """
+
+    url: str
+    title: str
+    internal: list[AnchorUse]
+    internal_total: int
+    backlinks: list[AnchorUse]
+    backlinks_total: int
+
+
+@dataclass(frozen=True, slots=True)
 class PrioritySection:
     """The priority pages table.
 
     ``guessed`` is ``True`` when the pages were suggested from URL patterns
     rather than given by the user; ``source`` says which (a file name or the
-    rule used).
+    rule used). ``anchor_profiles`` holds the anchor profiles of the priority
+    pages the gap analysis looked at (empty when it did not run), in the
+    order of ``pages``.
     """
 
     guessed: bool
     source: str
     pages: list[PriorityPage]
     total: int
+    anchor_profiles: list[AnchorProfile] = field(default_factory=list)
 
 
 # -- 4. findings ------------------------------------------------------------------
@@ -544,12 +598,18 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class FindingGroup:
-    """The findings of one kind, most severe first; ``total`` counts them all."""
+    """The findings of one kind, most severe first.
+
+    ``total`` counts every finding of the kind that exists; ``exported`` how
+    many of them ``findings.json`` holds (the analysis keeps the most
+    important ``GAPS_MAX_FINDINGS`` per kind); ``None`` means all of them.
+    """
 
     kind: str
     title: str
     findings: list[Finding]
     total: int
+    exported: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,11 +651,13 @@ class LinkRecommendation:
     anchor : str
         Suggested anchor text.
     gain : float
-        Predicted change in the target's share, as part of the chosen set.
+        Predicted rise in the priority pages' share this link brings on top
+        of the links before it in the set (the gains of the set add up to
+        :attr:`RecommendationsSection.set_gain`).
     equity_before, equity_after : float
-        The target's share before and after.
+        The target's share before and with the whole set.
     rank_before, rank_after : int
-        The target's rank before and after.
+        The target's rank before and with the whole set.
     relevance : float
         Topical relevance of source and target, 0-1.
     """
@@ -619,7 +681,10 @@ class RedirectRecommendation:
     """A redirect to add so backlinks to a dead URL count again.
 
     ``status`` is what the dead URL answers (``None`` for a redirect loop or no
-    answer); ``gain`` the share of authority the redirect recovers.
+    answer); ``gain`` the share of authority the redirect recovers;
+    ``priority_gain`` the part of it that reaches the priority pages;
+    ``via_url``, when not empty, the URL where the dead URL's existing
+    redirects end in the error (the redirect to change).
     """
 
     id: str
@@ -630,6 +695,8 @@ class RedirectRecommendation:
     referring_domains: int
     backlinks: int
     gain: float
+    priority_gain: float = 0.0
+    via_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,7 +706,8 @@ class RecommendationsSection:
     ``set_gain`` is the model's predicted change in the priority pages' share
     when every recommended link is added together (computed for the set, not
     summed from the rows). ``computed`` is ``False`` when the report was built
-    without the recommender.
+    without the recommender. ``note`` says why there is no link to recommend,
+    when there is none (no priority pages, no relevant source...).
     """
 
     links: list[LinkRecommendation]
@@ -648,6 +716,7 @@ class RecommendationsSection:
     redirects: list[RedirectRecommendation]
     redirects_total: int
     computed: bool = True
+    note: str = ""
 
 
 # -- 6. pages -------------------------------------------------------------------------
