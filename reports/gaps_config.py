@@ -29,7 +29,9 @@ DEFAULT_VAGUE_ANCHORS: Final[tuple[str, ...]] = (
     # English
     "click here", "click", "here", "read more", "more", "learn more", "this", "link",
     "this page", "this link", "more info", "more information", "find out more", "see more",
-    "continue reading", "details", "go", "website", "view more", "see here",
+    "continue reading", "details", "go", "website", "view more", "see here", "info",
+    "continue", "read", "view", "page", "url", "source", "site", "web site", "this site",
+    "this website", "visit", "visit site", "visit website",
     # French
     "cliquez ici", "cliquer ici", "ici", "lire la suite", "en savoir plus", "plus",
     "voir plus", "lien", "ce lien", "suite",
