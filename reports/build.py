@@ -7,12 +7,12 @@ The report is built in four steps (``docs/report.md``): the model computes
 puts it and the exports on disk. :func:`page_rows` and :func:`flow_rows` stream
 the rows of ``pages.csv`` and ``flows.csv`` from the same model.
 
-Findings and recommendations come from the gap analysis, which is a separate
-component: :func:`build_view` takes them as optional inputs (the view model's
-own :class:`~reports.view.Finding`, :class:`~reports.view.LinkRecommendation`
-and :class:`~reports.view.RedirectRecommendation`, see :class:`Recommendations`)
-and, without them, marks both sections *not computed* so that the report says
-so rather than claiming there is nothing to fix.
+Findings, recommendations and anchor profiles come from the gap analysis
+(:func:`reports.analysis.analyse`), which runs before the builder:
+:func:`build_view` takes its results as one input, an :class:`Analysis` in the
+view model's own types, and only arranges them (groups, cuts to the report's
+limits, links them to the priority pages, picks the top fixes). Without it,
+both sections say *not computed* rather than claiming there is nothing to fix.
 
 Pure computation over the model's arrays and the store's SQL: no Scrapy,
 Twisted or jinja2 import. Per-page work is vectorised or streamed; nothing is
@@ -25,8 +25,8 @@ import json
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -41,10 +41,12 @@ from reports.compare import PreviousRun, ReportDataError, compare_runs, live_url
 from reports.equity import EquityModel, PriorityResult, solve_equity
 from reports.equity import Route as ModelRoute
 from reports.exports import FlowRow
+from reports.gaps_config import GapsConfig
 from reports.graph import LEAK_KINDS, NOFOLLOW, O_NODE
 from reports.report_config import ReportConfig
 from reports.view import (
     SEVERITIES,
+    AnchorProfile,
     AnchorRow,
     BacklinksSection,
     Bin,
@@ -83,8 +85,8 @@ from reports.view import (
 
 __all__ = [
     "FINDING_TITLES",
-    "VAGUE_ANCHORS",
     "VENDOR_NAMES",
+    "Analysis",
     "Recommendations",
     "build_view",
     "flow_rows",
@@ -129,17 +131,6 @@ FINDING_TITLES: Final = {
     "oversize": "Pages cut for size",
 }
 
-#: Backlink anchors that say nothing about the page they point at (compared lower-cased).
-VAGUE_ANCHORS: Final = frozenset(
-    {
-        "click here", "here", "click", "read more", "more", "learn more", "find out more",
-        "see more", "more info", "more information", "info", "details", "link", "this link",
-        "this", "this page", "this site", "this website", "website", "site", "web site",
-        "homepage", "home page", "visit", "visit site", "visit website", "go", "source",
-        "continue", "continue reading", "read", "view", "view more", "page", "url",
-    }
-)  # fmt: skip
-
 #: Page flags, in the order they are listed (bit, name).
 _FLAGS: Final = (
     (1, "priority"),
@@ -182,11 +173,43 @@ class Recommendations:
     set_gain : float
         Predicted change in the priority pages' share when every link in
         ``links`` is added together.
+    note : str
+        Why ``links`` is empty, when it is.
     """
 
     links: Sequence[LinkRecommendation] = ()
     redirects: Sequence[RedirectRecommendation] = ()
     set_gain: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the gap analysis hands to :func:`build_view` (see :mod:`reports.analysis`).
+
+    Attributes
+    ----------
+    findings : sequence of Finding
+        Every finding kept, each with every page it lists and an id stable
+        from run to run, most important first within a kind.
+    recommendations : Recommendations
+    anchor_profiles : sequence of AnchorProfile
+        The priority pages' anchor profiles, every anchor listed.
+    redirect_targets : mapping of str to str
+        Dead backlinked URL -> the live URL to redirect it to: the suggested
+        redirects of the lost backlinks table.
+    kind_totals : mapping of str to int
+        Findings per kind that exist, when the analysis kept fewer than that.
+    seconds : dict of str to float
+        Time per step of the analysis.
+    """
+
+    findings: Sequence[Finding] = ()
+    recommendations: Recommendations = field(default_factory=Recommendations)
+    anchor_profiles: Sequence[AnchorProfile] = ()
+    redirect_targets: Mapping[str, str] = field(default_factory=dict)
+    kind_totals: Mapping[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 # -- shared facts ------------------------------------------------------------------
@@ -846,7 +869,8 @@ def _priority_section(
     store: CrawlStore,
     config: ReportConfig,
     findings_of: Callable[[Iterable[str]], list[FindingRef]],
-) -> PrioritySection:
+) -> tuple[PrioritySection, dict[int, int]]:
+    """The priority table, and the position of each priority target in it."""
     anchors = _Anchors(model, store)
     guessed, source = _priority_source(model)
     pages: list[PriorityPage] = []
@@ -864,9 +888,13 @@ def _priority_section(
                 attributed=result.attribution is not None,
             )
         )
+    order = list(range(len(pages)))
     if guessed:
-        pages.sort(key=lambda p: -p.equity)
-    return PrioritySection(guessed=guessed, source=source, pages=pages, total=len(pages))
+        order.sort(key=lambda i: -pages[i].equity)
+    section = PrioritySection(
+        guessed=guessed, source=source, pages=[pages[i] for i in order], total=len(pages)
+    )
+    return section, {target: position for position, target in enumerate(order)}
 
 
 # -- findings and recommendations ---------------------------------------------------------
@@ -874,15 +902,17 @@ def _priority_section(
 _SEVERITY_ORDER: Final = {severity: i for i, severity in enumerate(SEVERITIES)}
 
 
+def _severity_rank(finding: Finding) -> int:
+    return _SEVERITY_ORDER.get(finding.severity, len(SEVERITIES))
+
+
 def _finding_key(finding: Finding) -> tuple[int, float, str]:
-    return (
-        _SEVERITY_ORDER.get(finding.severity, len(SEVERITIES)),
-        -(finding.equity_at_stake or 0.0),
-        finding.id,
-    )
+    return (_severity_rank(finding), -(finding.equity_at_stake or 0.0), finding.id)
 
 
-def _findings_section(findings: Sequence[Finding] | None, config: ReportConfig) -> FindingsSection:
+def _findings_section(
+    findings: Sequence[Finding] | None, config: ReportConfig, totals: Mapping[str, int]
+) -> FindingsSection:
     if findings is None:
         return FindingsSection(groups=[], high=0, medium=0, low=0, computed=False)
     by_kind: dict[str, list[Finding]] = defaultdict(list)
@@ -890,17 +920,20 @@ def _findings_section(findings: Sequence[Finding] | None, config: ReportConfig) 
         by_kind[finding.kind].append(finding)
     groups = []
     for kind, members in by_kind.items():
-        members.sort(key=_finding_key)
+        # Most severe first; within a severity, the analysis's own order (most important first).
+        members.sort(key=_severity_rank)
         shown = [
             replace(f, pages=list(f.pages[: config.finding_pages]))
             for f in members[: config.findings_per_kind]
         ]
+        total = max(len(members), totals.get(kind, 0))
         groups.append(
             FindingGroup(
                 kind=kind,
                 title=FINDING_TITLES.get(kind, kind.replace("_", " ").capitalize()),
                 findings=shown,
-                total=len(members),
+                total=total,
+                exported=len(members) if total > len(members) else None,
             )
         )
     groups.sort(key=lambda g: (_finding_key(g.findings[0])[:2], g.kind))
@@ -925,6 +958,7 @@ def _recommendations_section(
         set_gain=float(recommendations.set_gain),
         redirects=list(recommendations.redirects[: config.top_rows]),
         redirects_total=len(recommendations.redirects),
+        note="" if recommendations.links else recommendations.note,
     )
 
 
@@ -933,50 +967,108 @@ def _path(url: str) -> str:
     return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
 
 
+def _link_fix(rec: LinkRecommendation) -> TopFix:
+    target = rec.target_title or _path(rec.target_url)
+    return TopFix(
+        title=f"Add a link on {_path(rec.source_url)} to {_path(rec.target_url)}",
+        detail=(
+            f"In its body text, with the anchor “{rec.anchor}”. With the other recommended "
+            f"links, {target} moves from rank {rec.rank_before:,} to {rec.rank_after:,}."
+        ),
+        gain=rec.gain,
+        target=rec.id,
+    )
+
+
+def _redirect_fix(red: RedirectRecommendation) -> TopFix:
+    answers = f"answers {red.status}" if red.status is not None else "loops or gets no answer"
+    one = red.referring_domains == 1
+    domains = (
+        f"{red.referring_domains:,} referring domain{'' if one else 's'} "
+        f"link{'s' if one else ''} to it"
+    )
+    if red.via_url:
+        title = f"Point the redirect of {_path(red.via_url)} at {_path(red.to_url)}"
+        where = f"it redirects to {_path(red.via_url)}, which {answers}"
+    else:
+        title = f"Redirect {_path(red.from_url)} to {_path(red.to_url)}"
+        where = f"it {answers}"
+    return TopFix(
+        title=title,
+        detail=f"{domains} and {where}: {'its' if one else 'their'} authority is lost today.",
+        gain=red.gain,
+        target=red.id,
+    )
+
+
 def _top_fixes(
     findings: Sequence[Finding] | None,
     recommendations: Recommendations | None,
     limit: int,
 ) -> list[TopFix]:
-    """The fixes worth doing first: the largest predicted gains, then severe findings."""
-    gains: list[TopFix] = []
+    """The fixes worth doing first: the largest amounts of authority, whatever proposes them.
+
+    Candidates are every link to add (its amount: the rise in the priority
+    pages' share the model predicts for it, as part of the set), every redirect
+    to add (the share of authority it recovers) and every finding with an
+    amount at stake (the share of authority it wastes or withholds). A
+    ``lost_backlinks`` finding whose URL has a redirect recommendation is the
+    same fix and is left to the recommendation. The largest amounts come first
+    (on a tie, recommendations before findings, then the more severe); when
+    fewer than ``limit`` have an amount, high-severity findings without one
+    follow, in the analysis's order.
+    """
+    candidates: list[tuple[float, int, int, TopFix]] = []
+    redirected: set[str] = set()
     if recommendations is not None:
         for rec in recommendations.links:
-            gains.append(
-                TopFix(
-                    title=f"Link {_path(rec.source_url)} to {_path(rec.target_url)}",
-                    detail=(
-                        f"A link with the anchor “{rec.anchor}” moves the target from rank "
-                        f"{rec.rank_before:,} to {rec.rank_after:,}."
-                    ),
-                    gain=rec.gain,
-                    target=rec.id,
-                )
-            )
+            candidates.append((rec.gain, 0, 0, _link_fix(rec)))
         for red in recommendations.redirects:
-            answers = f"answers {red.status}" if red.status is not None else "loops"
-            gains.append(
-                TopFix(
-                    title=f"Redirect {_path(red.from_url)} to {_path(red.to_url)}",
-                    detail=(
-                        f"{red.referring_domains:,} referring domain(s) link to it and it "
-                        f"{answers}: their authority is lost today."
-                    ),
-                    gain=red.gain,
-                    target=red.id,
-                )
-            )
-    gains.sort(key=lambda fix: -(fix.gain or 0.0))
-    severe = sorted(
-        (f for f in findings or () if f.severity == "high"),
-        key=lambda f: -(f.equity_at_stake or 0.0),
-    )
-    fixes = gains[:limit]
-    for finding in severe:
+            redirected.add(red.from_url)
+            candidates.append((red.gain, 0, 0, _redirect_fix(red)))
+    unweighed: list[Finding] = []
+    for finding in findings or ():
+        if finding.kind == "lost_backlinks" and any(p.url in redirected for p in finding.pages):
+            continue
+        if finding.equity_at_stake is None or finding.equity_at_stake <= 0:
+            if finding.severity == "high":
+                unweighed.append(finding)
+            continue
+        fix = TopFix(
+            title=finding.title,
+            detail=finding.fix,
+            gain=None,
+            target=finding.id,
+            stake=finding.equity_at_stake,
+        )
+        candidates.append((finding.equity_at_stake, 1, _severity_rank(finding), fix))
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    fixes = [fix for amount, _, _, fix in candidates if amount > 0][:limit]
+    for finding in unweighed:
         if len(fixes) >= limit:
             break
         fixes.append(TopFix(title=finding.title, detail=finding.fix, gain=None, target=finding.id))
     return fixes
+
+
+def _profiles(
+    model: EquityModel,
+    profiles: Sequence[AnchorProfile],
+    position_of_target: Mapping[int, int],
+    limit: int,
+) -> list[AnchorProfile]:
+    """The anchor profiles in the order of the priority table, each cut to ``limit`` rows a side."""
+    first_target = _priority(model).first_target
+    keyed = []
+    for k, profile in enumerate(profiles):
+        node = model.graph.node(profile.url)
+        target = int(first_target[node]) if node is not None else -1
+        keyed.append((position_of_target.get(target, len(position_of_target)), k, profile))
+    keyed.sort(key=lambda item: item[:2])
+    return [
+        replace(p, internal=list(p.internal[:limit]), backlinks=list(p.backlinks[:limit]))
+        for _, _, p in keyed
+    ]
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -1118,7 +1210,9 @@ def _vendor_rows(store: CrawlStore) -> list[VendorRow]:
     return rows
 
 
-def _anchor_rows(store: CrawlStore, limit: int) -> tuple[list[AnchorRow], int]:
+def _anchor_rows(
+    store: CrawlStore, limit: int, is_vague: Callable[[str], bool]
+) -> tuple[list[AnchorRow], int]:
     live = "followed = 1 AND lost = 0"
     total = int(store.conn.execute(f"SELECT count(*) FROM backlinks WHERE {live}").fetchone()[0])
     if not total:
@@ -1135,7 +1229,7 @@ def _anchor_rows(store: CrawlStore, limit: int) -> tuple[list[AnchorRow], int]:
             backlinks=int(count),
             referring_domains=int(domains),
             share=count / total,
-            vague=" ".join(str(anchor).lower().split()) in VAGUE_ANCHORS,
+            vague=is_vague(str(anchor)),
         )
         for anchor, count, domains in store.conn.execute(
             "SELECT min(coalesce(anchor, '')), count(*), count(DISTINCT source_domain)"
@@ -1161,6 +1255,9 @@ def _backlinks_section(
     store: CrawlStore,
     config: ReportConfig,
     reverse: np.ndarray | None,
+    *,
+    redirect_targets: Mapping[str, str],
+    is_vague: Callable[[str], bool],
 ) -> BacklinksSection:
     graph = model.graph
     merged, domains, followed = store.conn.execute(
@@ -1171,7 +1268,10 @@ def _backlinks_section(
     lost = []
     for item in lost_targets[: config.top_rows]:
         status = None if item.outcome == "loop" else _status_of(store, item.final_url or item.url)
-        redirect_node = graph.node(item.suggested_redirect) if item.suggested_redirect else None
+        # The gap analysis's suggestion (the live page most like the dead URL) is the
+        # one the findings and the redirect recommendations use: the table shows it too.
+        redirect_to = redirect_targets.get(item.url, "")
+        redirect_node = graph.node(redirect_to) if redirect_to else None
         lost.append(
             LostTarget(
                 url=item.url,
@@ -1179,13 +1279,13 @@ def _backlinks_section(
                 referring_domains=item.referring_domains,
                 backlinks=item.backlinks,
                 lost_share=item.share,
-                redirect_to=item.suggested_redirect or "",
+                redirect_to=redirect_to,
                 redirect_title=(graph.title[redirect_node] or "")
                 if redirect_node is not None
                 else "",
             )
         )
-    anchors, anchors_total = _anchor_rows(store, config.top_rows)
+    anchors, anchors_total = _anchor_rows(store, config.top_rows, is_vague)
     landing_nodes = np.flatnonzero(model.referring_domains > 0)
     order = landing_nodes[np.lexsort((landing_nodes, -model.deposit[landing_nodes]))]
     landing = [
@@ -1297,8 +1397,8 @@ def build_view(
     store: CrawlStore,
     config: ReportConfig | None = None,
     *,
-    findings: Sequence[Finding] | None = None,
-    recommendations: Recommendations | None = None,
+    analysis: Analysis | None = None,
+    gaps_config: GapsConfig | None = None,
     previous: PreviousRun | None = None,
     generated_at: datetime | None = None,
     run_id: str | None = None,
@@ -1313,12 +1413,14 @@ def build_view(
         The run's store (meta, backlinks, anchors of route links, URL kinds).
     config : ReportConfig, optional
         Limits of the HTML tables (defaults: :class:`ReportConfig` defaults).
-    findings : sequence of Finding, optional
-        Every finding of the gap analysis, each with all its pages and a
-        stable id. ``None``: the analysis did not run; the report says
-        *not computed* (an empty list means it ran and found nothing).
-    recommendations : Recommendations, optional
-        The links and redirects to add, best first. ``None``: not computed.
+    analysis : Analysis, optional
+        The gap analysis's results (:func:`reports.analysis.analyse`):
+        findings, recommendations, anchor profiles, suggested redirects.
+        ``None``: it did not run; the report says *not computed* (an empty
+        list of findings means it ran and found nothing).
+    gaps_config : GapsConfig, optional
+        The ``GAPS_*`` settings the analysis ran with: its vague-anchor list
+        marks the backlink anchors too (default: the default list).
     previous : PreviousRun, optional
         The previous run of the same site (:func:`reports.compare.load_previous`);
         its ``data/pages.csv`` is read for the pages gained and lost.
@@ -1332,8 +1434,10 @@ def build_view(
     ReportView
     """
     config = config or ReportConfig()
+    gaps_config = gaps_config or GapsConfig()
     generated_at = generated_at or datetime.now(UTC)
-    findings = list(findings) if findings is not None else None
+    findings = list(analysis.findings) if analysis is not None else None
+    recommendations = analysis.recommendations if analysis is not None else None
     priority = _priority(model)
     reverse = model.reverse_vector(priority.nodes) if priority.nodes.size else None
     to_priority = (
@@ -1343,8 +1447,22 @@ def build_view(
     )
     flags = node_flags(model, store)
     findings_of = _findings_index(findings)
-    priority_section = _priority_section(model, store, config, findings_of)
-    backlinks = _backlinks_section(model, store, config, reverse)
+    priority_section, position_of_target = _priority_section(model, store, config, findings_of)
+    if analysis is not None and analysis.anchor_profiles:
+        priority_section = replace(
+            priority_section,
+            anchor_profiles=_profiles(
+                model, analysis.anchor_profiles, position_of_target, config.profile_anchors
+            ),
+        )
+    backlinks = _backlinks_section(
+        model,
+        store,
+        config,
+        reverse,
+        redirect_targets=analysis.redirect_targets if analysis is not None else {},
+        is_vague=gaps_config.is_vague,
+    )
     home = _home_node(model)
     summary = Summary(
         pages_crawled=model.n,
@@ -1369,7 +1487,9 @@ def build_view(
         summary=summary,
         budget=_budget(model, priority, config, to_priority),
         priority=priority_section,
-        findings=_findings_section(findings, config),
+        findings=_findings_section(
+            findings, config, analysis.kind_totals if analysis is not None else {}
+        ),
         recommendations=_recommendations_section(recommendations, config),
         pages=_pages_section(model, flags, config),
         backlinks=backlinks,

@@ -128,6 +128,8 @@ RECOMMENDATIONS_COLUMNS: Final = (
     "status",
     "referring_domains",
     "backlinks",
+    "priority_gain",
+    "via",
 )
 
 FLOWS_COLUMNS: Final = ("kind", "source", "target", "share")
@@ -275,17 +277,20 @@ def write_recommendations_csv(
     """Write ``recommendations.csv``: the links to add, then the redirects to add."""
 
     def rows() -> Iterator[tuple[object, ...]]:
+        # A link's gain is already the priority pages' part: priority_gain repeats it,
+        # so that one column compares every row.
         for r in links:
             yield (
                 "link", r.id, r.source_url, r.target_url, r.anchor, r.gain,
                 r.equity_before, r.equity_after, r.rank_before, r.rank_after,
-                r.relevance, None, None, None,
+                r.relevance, None, None, None, r.gain, None,
             )  # fmt: skip
         for d in redirects:
             yield (
                 "redirect", d.id, d.from_url, d.to_url, None, d.gain,
                 None, None, None, None,
-                None, d.status, d.referring_domains, d.backlinks,
+                None, d.status, d.referring_domains, d.backlinks, d.priority_gain,
+                d.via_url or None,
             )  # fmt: skip
 
     return write_csv(path, RECOMMENDATIONS_COLUMNS, rows())
@@ -469,6 +474,7 @@ def summary_document(view: ReportView) -> dict[str, Any]:
             "high": view.findings.high,
             "medium": view.findings.medium,
             "low": view.findings.low,
+            "kinds": {group.kind: group.total for group in view.findings.groups},
             **({} if view.findings.computed else {"note": NOT_COMPUTED_NOTE}),
         },
         "recommendations": {
@@ -476,6 +482,11 @@ def summary_document(view: ReportView) -> dict[str, Any]:
             "links": view.recommendations.links_total,
             "redirects": view.recommendations.redirects_total,
             "set_gain": view.recommendations.set_gain,
+            **(
+                {"note": view.recommendations.note}
+                if view.recommendations.computed and view.recommendations.note
+                else {}
+            ),
             **({} if view.recommendations.computed else {"note": NOT_COMPUTED_NOTE}),
         },
     }

@@ -2,8 +2,9 @@
 
 :func:`generate_report` is what ``scrapy report`` and the end-of-crawl
 extension both call. It reads the settings (``EQUITY_*`` for the model,
-``REPORT_*`` for the report), loads the run's store, solves the equity model,
-runs the gap analysis when one is plugged in, finds the previous run of the
+``REPORT_*`` for the report, ``GAPS_*`` for the gap analysis), loads the
+run's store, solves the equity model, runs the gap analysis and the link
+recommender (:func:`reports.analysis.analyse`), finds the previous run of the
 same site for the comparison, builds the view and writes ``index.html`` and
 the exports. Every user mistake (no run folder, a store that is not one, a bad
 setting, an unreadable priority file, a crawl with no page) is a
@@ -16,15 +17,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipelines.storedb import CrawlStore, StoreError
+from reports.analysis import analyse as analyse_run
 from reports.build import (
-    Recommendations,
+    Analysis,
     build_view,
     flow_rows,
     node_flags,
@@ -34,13 +36,13 @@ from reports.build import (
 from reports.compare import PreviousRun, ReportDataError, find_previous_report, load_previous
 from reports.config import ConfigError, EquityConfig
 from reports.equity import ConvergenceError, EmptyGraphError, EquityModel, compute_equity
+from reports.gaps_config import GapsConfig
 from reports.graph import load_graph
 from reports.priority import PriorityError
 from reports.report_config import ReportConfig, ReportConfigError
-from reports.view import Finding
 from reports.write import DATA_DIRNAME, ExportData, ReportFiles, write_report
 
-__all__ = ["Analyse", "ReportError", "generate_report"]
+__all__ = ["Analyse", "ReportError", "check_settings", "generate_report"]
 
 
 class ReportError(Exception):
@@ -51,9 +53,28 @@ class _SettingsLike(Protocol):
     def get(self, name: str, default: Any = None) -> Any: ...
 
 
-#: The gap analysis, when plugged in: from the model and the store, every
-#: finding (all pages, stable ids) and the recommendations (best first).
-Analyse = Callable[[EquityModel, CrawlStore], tuple[Sequence[Finding], Recommendations]]
+#: The gap analysis: from the model, the store and the ``GAPS_*`` settings,
+#: every finding (stable ids), the recommendations (best first), the anchor
+#: profiles and the suggested redirects (default :func:`reports.analysis.analyse`).
+Analyse = Callable[[EquityModel, CrawlStore, GapsConfig], Analysis]
+
+
+def check_settings(settings: _SettingsLike) -> tuple[EquityConfig, ReportConfig, GapsConfig]:
+    """Parse the report's settings: ``EQUITY_*``, ``REPORT_*`` and ``GAPS_*``.
+
+    Raises
+    ------
+    ReportError
+        A value is malformed (one line naming the setting).
+    """
+    try:
+        return (
+            EquityConfig.from_settings(settings),
+            ReportConfig.from_settings(settings),
+            GapsConfig.from_settings(settings),
+        )
+    except (ConfigError, ReportConfigError) as exc:
+        raise ReportError(str(exc)) from None
 
 
 def _previous_run(run_dir: Path, site: str, dirname: str) -> PreviousRun | None:
@@ -72,7 +93,7 @@ def generate_report(
     *,
     out_dir: str | Path | None = None,
     settings: _SettingsLike,
-    analyse: Analyse | None = None,
+    analyse: Analyse | None = analyse_run,
     generated_at: datetime | None = None,
 ) -> ReportFiles:
     """Compute the model of a run and write its report.
@@ -86,10 +107,12 @@ def generate_report(
         (``report``).
     settings : Settings-like
         Scrapy ``Settings`` or a mapping: ``EQUITY_*`` (damping, weights,
-        priority...) and ``REPORT_*`` (table limits).
-    analyse : callable, optional
-        The gap analysis and link recommender (see :data:`Analyse`). Without
-        it, findings and recommendations are written as *not computed*.
+        priority...), ``REPORT_*`` (table limits) and ``GAPS_*`` (the gap
+        analysis's thresholds and limits).
+    analyse : callable or None
+        The gap analysis and link recommender (see :data:`Analyse`; default
+        :func:`reports.analysis.analyse`). ``None`` skips it: findings and
+        recommendations are then written as *not computed*.
     generated_at : datetime, optional
         The report's timestamp (now by default).
 
@@ -109,11 +132,7 @@ def generate_report(
         raise ReportError(f"{run_dir}: no such run folder")
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir} is not a folder: give the run folder that holds crawl.sqlite")
-    try:
-        equity_config = EquityConfig.from_settings(settings)
-        report_config = ReportConfig.from_settings(settings)
-    except (ConfigError, ReportConfigError) as exc:
-        raise ReportError(str(exc)) from None
+    equity_config, report_config, gaps_config = check_settings(settings)
     out = Path(out_dir) if out_dir is not None else run_dir / report_config.dirname
     if out.exists() and not out.is_dir():
         raise ReportError(f"{out} exists and is not a folder")
@@ -124,11 +143,10 @@ def generate_report(
             graph = load_graph(store, equity_config)
             model = compute_equity(graph, equity_config, pagerank=False)
             seconds["model"] = time.perf_counter() - clock
-            findings: Sequence[Finding] | None = None
-            recommendations: Recommendations | None = None
+            analysis: Analysis | None = None
             if analyse is not None:
                 clock = time.perf_counter()
-                findings, recommendations = analyse(model, store)
+                analysis = analyse(model, store, gaps_config)
                 seconds["analysis"] = time.perf_counter() - clock
             clock = time.perf_counter()
             previous = _previous_run(run_dir, site_of(model), report_config.dirname)
@@ -136,17 +154,18 @@ def generate_report(
                 model,
                 store,
                 report_config,
-                findings=findings,
-                recommendations=recommendations,
+                analysis=analysis,
+                gaps_config=gaps_config,
                 previous=previous,
                 generated_at=generated_at,
                 run_id=run_dir.resolve().name,
             )
             flags = node_flags(model, store)
             seconds["view"] = time.perf_counter() - clock
+            recommendations = analysis.recommendations if analysis is not None else None
             data = ExportData(
                 pages=page_rows(model, store, flags=flags),
-                findings=findings,
+                findings=analysis.findings if analysis is not None else None,
                 links=recommendations.links if recommendations is not None else None,
                 redirects=recommendations.redirects if recommendations is not None else None,
                 flows=flow_rows(model),

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from pipelines.storedb import CrawlStore
-from reports.build import Recommendations, build_view, flow_rows, node_flags, page_rows
+from reports.build import Analysis, Recommendations, build_view, flow_rows, node_flags, page_rows
 from reports.compare import load_previous
 from reports.config import EquityConfig
 from reports.equity import EquityModel, compute_equity
@@ -250,7 +250,8 @@ def test_backlinks_section(built: tuple) -> None:
     assert (backlinks.merged, backlinks.referring_domains, backlinks.followed) == (3, 3, 3)
     (lost,) = backlinks.lost
     assert (lost.url, lost.status, lost.referring_domains) == (u("/gone"), 410, 1)
-    assert lost.redirect_to == u("/")
+    # Where to redirect it is the gap analysis's call (tests/unit/test_report_analysis.py).
+    assert lost.redirect_to == ""
     assert backlinks.lost_share == pytest.approx(model.budget.lost_backlink_share)
     assert [row.vendor for row in backlinks.vendors] == ["Ahrefs"]
     landing = {row.url: row for row in backlinks.landing}
@@ -311,9 +312,8 @@ def test_findings_and_recommendations_plug_in(built: tuple, tmp_path: Path) -> N
     recommendations = Recommendations(links=[link], redirects=[redirect], set_gain=0.004)
     config = ReportConfig(finding_pages=10, top_fixes=3)
     view = build_view(
-        model, store, config, findings=findings, recommendations=recommendations,
-        generated_at=WHEN,
-    )  # fmt: skip
+        model, store, config, analysis=Analysis(findings, recommendations), generated_at=WHEN
+    )
     assert view.findings.computed and (view.findings.high, view.findings.medium) == (1, 1)
     groups = {g.kind: g for g in view.findings.groups}
     assert [g.kind for g in view.findings.groups] == ["starved", "broken_link"]
@@ -322,10 +322,16 @@ def test_findings_and_recommendations_plug_in(built: tuple, tmp_path: Path) -> N
     assert len(broken.findings[0].pages) == 10 and broken.findings[0].pages_total == 15
     (page,) = view.priority.pages
     assert [f.id for f in page.findings] == ["starved-red", "broken-older"]
+    # The largest amounts of authority first, gains and stakes alike.
     assert [fix.target for fix in view.summary.top_fixes] == [
         "redirect-gone",
-        "link-post-red",
         "starved-red",
+        "broken-old",
+    ]
+    assert [(fix.gain, fix.stake) for fix in view.summary.top_fixes] == [
+        (0.03, None),
+        (None, 0.02),
+        (None, 0.01),
     ]
     assert view.recommendations.links_total == 1 and view.recommendations.set_gain == 0.004
     data = ExportData(
