@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 
 from reports.report_config import ReportConfig
 from reports.view import (
+    AnchorProfile,
     AnchorRow,
+    AnchorUse,
     BacklinksSection,
     Bin,
     Budget,
@@ -644,6 +646,7 @@ def _recommendations() -> RecommendationsSection:
             14,
             37,
             0.0198,
+            0.0052,
         ),
         RedirectRecommendation(
             "redir-2",
@@ -654,6 +657,8 @@ def _recommendations() -> RecommendationsSection:
             6,
             9,
             0.0066,
+            0.0041,
+            u("/shop/teapots-old"),
         ),
         RedirectRecommendation(
             "redir-3",
@@ -887,6 +892,36 @@ def _comparison(priority: list[PriorityPage], totals: dict[str, float]) -> Compa
     )
 
 
+def _anchor_profiles() -> list[AnchorProfile]:
+    red, gooseneck = PRIORITY[0], PRIORITY[1]
+    return [
+        AnchorProfile(
+            url=u(red[0]),
+            title=red[1],
+            internal=[
+                AnchorUse("Red enamel kettle", 212, 208, False),
+                AnchorUse("Read more", 41, 41, True),
+                AnchorUse("stovetop kettle", 12, 9, False),
+                AnchorUse("", 4, 4, False),
+            ],
+            internal_total=7,
+            backlinks=[
+                AnchorUse("red kettle", 18, 11, False),
+                AnchorUse("click here", 6, 5, True),
+            ],
+            backlinks_total=2,
+        ),
+        AnchorProfile(
+            url=u(gooseneck[0]),
+            title=gooseneck[1],
+            internal=[AnchorUse("Gooseneck kettle", 96, 95, False)],
+            internal_total=1,
+            backlinks=[],
+            backlinks_total=0,
+        ),
+    ]
+
+
 def fixture_view(*, hostile: bool = False) -> ReportView:
     """The fixed report view of the fixture shop.
 
@@ -946,22 +981,27 @@ def fixture_view(*, hostile: bool = False) -> ReportView:
                     "lost-summer-sale",
                 ),
                 TopFix(
+                    "31 pages link to /guides/kettle-buying-guide-2021 (404)",
+                    "Point these links at /guides/kettle-buying-guide.",
+                    None,
+                    "broken-old-guide",
+                    0.0093,
+                ),
+                TopFix(
                     "Link the winter teas article to the infuser set and the gooseneck kettle",
                     "The article receives 4.1% of all authority and passes almost none on.",
                     0.0089,
                     "stranded-winter-teas",
                 ),
-                TopFix(
-                    "Link the descaling guide to the descaler tablets",
-                    "The page ranks 502nd and has no contextual inlink.",
-                    0.0047,
-                    "rec-2",
-                ),
             ],
         ),
         budget=budget,
         priority=PrioritySection(
-            guessed=False, source="priority.txt (6 URLs)", pages=priority, total=len(priority)
+            guessed=False,
+            source="priority.txt (6 URLs)",
+            pages=priority,
+            total=len(priority),
+            anchor_profiles=_anchor_profiles(),
         ),
         findings=_findings(),
         recommendations=_recommendations(),
@@ -1006,6 +1046,18 @@ def hostile_view(view: ReportView) -> ReportView:
         )
         for i, p in enumerate(priority.pages)
     ]
+    profiles = [
+        replace(
+            ap,
+            url=JS_URL if i == 0 else DATA_URL,
+            title=evil_title,
+            internal=[
+                replace(a, anchor=CLOSE_SCRIPT if k % 2 else IMG) for k, a in enumerate(ap.internal)
+            ],
+            backlinks=[replace(a, anchor=SCRIPT) for a in ap.backlinks],
+        )
+        for i, ap in enumerate(priority.anchor_profiles)
+    ]
     groups = [
         replace(
             g,
@@ -1030,7 +1082,8 @@ def hostile_view(view: ReportView) -> ReportView:
         for r in rec.links
     ]
     redirects = [
-        replace(r, from_url=JS_URL, to_url=DATA_URL, to_title=SCRIPT) for r in rec.redirects
+        replace(r, from_url=JS_URL, to_url=DATA_URL, to_title=SCRIPT, via_url=JS_URL_MIXED)
+        for r in rec.redirects
     ]
     budget = view.budget
     sankey = replace(
@@ -1079,7 +1132,7 @@ def hostile_view(view: ReportView) -> ReportView:
         ),
         summary=summary,
         budget=replace(budget, sankey=sankey, sections=sections, section_rule=SCRIPT),
-        priority=replace(priority, pages=pp, source=IMG, guessed=True),
+        priority=replace(priority, pages=pp, source=IMG, guessed=True, anchor_profiles=profiles),
         findings=replace(view.findings, groups=groups),
         recommendations=replace(rec, links=links, redirects=redirects),
         pages=replace(
@@ -1166,6 +1219,20 @@ def large_view(config: ReportConfig | None = None, *, total_pages: int = 100_000
         )
         for i in range(20)
     ]
+    profile = base.priority.anchor_profiles[0]
+    uses = [AnchorUse(f"{long_title(j)} anchor", 10, 9, j % 3 == 0) for j in range(200)]
+    profiles = [
+        replace(
+            profile,
+            url=p.url,
+            title=p.title,
+            internal=uses[: config.profile_anchors],
+            internal_total=len(uses),
+            backlinks=uses[: config.profile_anchors],
+            backlinks_total=len(uses),
+        )
+        for p in priority
+    ]
     rec = base.recommendations
     links = [
         replace(rec.links[0], id=f"rec-{i}", source_url=long_url(i), source_title=long_title(i),
@@ -1220,7 +1287,7 @@ def large_view(config: ReportConfig | None = None, *, total_pages: int = 100_000
         crawl=replace(base.crawl, pages_html=total_pages, urls_seen=total_pages + 20_000),
         summary=replace(base.summary, pages_crawled=total_pages, priority_pages=20),
         budget=replace(base.budget, sankey=sankey, sections=sections, sections_total=300),
-        priority=replace(base.priority, pages=priority, total=20),
+        priority=replace(base.priority, pages=priority, total=20, anchor_profiles=profiles),
         findings=replace(base.findings, groups=groups, high=n_findings // 3, medium=n_findings // 3,
                          low=n_findings - 2 * (n_findings // 3)),
         recommendations=replace(rec, links=links, links_total=400, redirects=redirects,
