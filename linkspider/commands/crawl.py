@@ -6,6 +6,9 @@ command replace a built-in one). It behaves the same, plus:
 * a spider with a ``check_arguments(args)`` class method (the site spider)
   has its ``-a`` arguments validated first; a mistake prints one line,
   ``error: ...``, and exits with status 2: no traceback, no log, no run;
+* when the end-of-crawl report is on (``REPORT_ENABLED``), its settings
+  (``EQUITY_*``, ``REPORT_*``, ``GAPS_*``, e.g. given with ``-s``) are checked
+  the same way, so a typo does not cost a whole crawl without its report;
 * after the crawl it prints ``Run folder: ...`` and, if the crawl could not
   do its job (site unreachable, robots.txt unavailable or forbidding
   everything), that reason as the last line, exiting with status 1.
@@ -20,6 +23,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.spiderloader import get_spider_loader
 
 from linkspider.commands._process import crawler_process
+from reports.pipeline import ReportError, check_settings
 
 if TYPE_CHECKING:
     import argparse
@@ -48,6 +52,13 @@ class Command(ScrapyCrawlCommand):
                     print(f"error: {exc}", file=sys.stderr)
                     self.exitcode = 2
                     return
+        if self._report_enabled():
+            try:
+                check_settings(self.settings)
+            except ReportError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                self.exitcode = 2
+                return
         self.crawler_process = crawler_process(self.settings)
         if len(args) != 1:
             super().run(args, opts)  # Scrapy's own usage errors
@@ -65,3 +76,10 @@ class Command(ScrapyCrawlCommand):
         if fatal:
             print(f"error: {fatal}", file=sys.stderr)
             self.exitcode = 1
+
+    def _report_enabled(self) -> bool:
+        assert self.settings is not None
+        try:
+            return self.settings.getbool("REPORT_ENABLED", True)
+        except ValueError:
+            return True  # malformed: check_settings names it

@@ -30,7 +30,7 @@ from pipelines.backlinks.store import import_backlinks, site_of_store
 from pipelines.backlinks.summary import describe_import
 from pipelines.storedb import CrawlStore, StoreError
 from reports.config import ConfigError, EquityConfig
-from reports.pipeline import ReportError, generate_report
+from reports.pipeline import ReportError, check_settings, generate_report
 from reports.priority import PriorityError, read_priority_file
 from reports.write import DATA_DIRNAME
 
@@ -75,7 +75,8 @@ def report_settings(base: Settings, opts: argparse.Namespace) -> Settings:
     Raises
     ------
     OptionError
-        For a bad ``--weights``, ``--damping`` or ``--priority``.
+        For a bad ``--weights``, ``--damping`` or ``--priority``, or a
+        malformed ``EQUITY_*``, ``REPORT_*`` or ``GAPS_*`` setting (``-s``).
     """
     settings = base.copy()
     overrides: dict[str, Any] = {}
@@ -102,6 +103,10 @@ def report_settings(base: Settings, opts: argparse.Namespace) -> Settings:
             "EQUITY_DAMPING": "--damping",
         }.get(str(exc).split(" ", 1)[0].split("[", 1)[0])
         raise OptionError(f"{option}: {exc}" if option else str(exc)) from None
+    try:
+        check_settings(settings)
+    except ReportError as exc:
+        raise OptionError(str(exc)) from None
     return settings
 
 
@@ -111,6 +116,26 @@ def _size(count: int) -> str:
             return f"{count:,} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
         count /= 1000  # type: ignore[assignment]
     return str(count)  # pragma: no cover - the loop always returns
+
+
+def _analysis_lines(summary: dict[str, Any]) -> list[str]:
+    """What the gap analysis found, in two lines (from ``summary.json``)."""
+    findings, recs = summary["findings"], summary["recommendations"]
+    if not findings.get("computed", True):
+        return ["Findings and recommendations: not computed (no gap analysis in this report)"]
+    count = findings["high"] + findings["medium"] + findings["low"]
+    lines = [
+        f"Findings: {count:,} ({findings['high']:,} high, {findings['medium']:,} medium, "
+        f"{findings['low']:,} low)"
+    ]
+    links = recs["links"]
+    if links:
+        gain = f"+{recs['set_gain'] * 100:.2f} pts for the priority pages together"
+        text = f"{links:,} link(s) to add ({gain})"
+    else:
+        text = f"no link to add ({recs['note']})" if recs.get("note") else "no link to add"
+    lines.append(f"Recommendations: {text}, {recs['redirects']:,} redirect(s) to add")
+    return lines
 
 
 class Command(ScrapyCommand):
@@ -207,8 +232,8 @@ class Command(ScrapyCommand):
             f"{headline['home_share']:.1%} stays on the home page, "
             f"{headline['leaked_share']:.1%} leaks"
         )
-        if not summary["findings"].get("computed", True):
-            print("Findings and recommendations: not computed (no gap analysis in this report)")
+        for line in _analysis_lines(summary):
+            print(line)
         total = sum(files.seconds.values())
         steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in files.seconds.items())
         print(f"Done in {total:.1f} s ({steps})")

@@ -12,7 +12,8 @@ the reason is logged as one error line and the crawl's data stays as it is
 (``scrapy report RUN_DIR`` can try again later).
 
 Settings (prefix ``REPORT_``, see ``docs/report.md``): ``REPORT_ENABLED``,
-``REPORT_DIR`` and the table limits; the model reads the ``EQUITY_*`` settings.
+``REPORT_DIR`` and the table limits; the model reads the ``EQUITY_*`` settings
+and the gap analysis the ``GAPS_*`` ones.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from pipelines.storedb import STORE_FILENAME
-from reports.config import ConfigError, EquityConfig
-from reports.pipeline import ReportError, generate_report
-from reports.report_config import ReportConfig, ReportConfigError
+from reports.pipeline import ReportError, check_settings, generate_report
+from reports.report_config import ReportConfig
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -61,13 +61,13 @@ class ReportExtension:
         Raises
         ------
         NotConfigured
-            ``REPORT_ENABLED`` is off, or a ``REPORT_*``/``EQUITY_*`` setting is
-            malformed (the reason names it, and is logged when the crawl starts).
+            ``REPORT_ENABLED`` is off, or a ``REPORT_*``/``EQUITY_*``/``GAPS_*``
+            setting is malformed (the reason names it, and is logged when the
+            crawl starts; ``scrapy crawl`` refuses to start with it).
         """
         try:
-            config = ReportConfig.from_settings(crawler.settings)
-            EquityConfig.from_settings(crawler.settings)
-        except (ReportConfigError, ConfigError) as exc:
+            _, config, _ = check_settings(crawler.settings)
+        except ReportError as exc:
             raise NotConfigured(f"no report will be written: {exc}") from None
         if not config.enabled:
             raise NotConfigured("REPORT_ENABLED is off")

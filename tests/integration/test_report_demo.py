@@ -35,4 +35,8 @@ def test_the_demo_run_has_its_report(tmp_path: Path) -> None:
     assert budget["held_share"] + sum(budget["leaks"].values()) == pytest.approx(1.0, abs=1e-9)
     text = html.read_text("utf-8")
     assert "Priority pages were guessed" in text
-    assert 'id="findings-not-computed"' in text
+    assert 'id="findings-not-computed"' not in text
+    assert summary["findings"]["computed"] is True
+    assert summary["findings"]["high"] + summary["findings"]["medium"] > 0
+    assert summary["recommendations"]["links"] > 0 and summary["recommendations"]["set_gain"] > 0
+    assert len(summary["top_fixes"]) == 3

@@ -115,8 +115,8 @@ def test_the_crawl_ends_with_its_report(first_run: Path, server: TestServer) -> 
     assert summary["run_id"] == FIRST
     assert summary["crawl"]["complete"] is True
     assert summary["headline"]["pages_crawled"] == len(REPORT_PAGES)
-    assert summary["findings"]["computed"] is False
-    assert "not computed" in summary["findings"]["note"]
+    assert summary["findings"]["computed"] is True and "note" not in summary["findings"]
+    assert summary["findings"]["kinds"]["broken_link"] == 1  # /shop/kettle-steel -> /old-kettle
     assert_same_equity(report, direct_model(first_run))
 
 
@@ -167,15 +167,16 @@ def test_export_columns_match_the_documented_contract(first_run: Path) -> None:
             header = next(csv.reader(stream))
         assert header == _documented_columns(doc, name), name
     findings = json.loads((data / "findings.json").read_text(encoding="utf-8"))
-    assert set(findings) == {"schema_version", "computed", "note", "findings"}
+    assert set(findings) == {"schema_version", "computed", "findings"}
 
 
 def test_the_html_is_the_real_crawl_s(first_run: Path, server: TestServer) -> None:
     page = lxml_html.fromstring((first_run / "report" / "index.html").read_bytes())
     rows = page.xpath('//table[@id="pages-table"]/tbody/tr')
     assert len(rows) == len(REPORT_PAGES)
-    assert page.xpath('//*[@id="findings-not-computed"]')
-    assert page.xpath('//*[@id="recommendations-not-computed"]')
+    assert not page.xpath('//*[@id="findings-not-computed"]')
+    assert not page.xpath('//*[@id="recommendations-not-computed"]')
+    assert page.xpath('//div[@id="x-kind-broken_link"]')
     assert not page.xpath('//section[@id="comparison"]')  # the site's first run
     links = page.xpath("//a/@href")
     assert server.url("/shop/kettle-red") in links
@@ -284,6 +285,8 @@ def test_backlinks_imported_by_the_command_change_where_authority_enters(
         ("run", ["--weights", "heavy.json"], "--weights heavy.json: no such file"),
         ("run", ["--priority", "nowhere.txt"], "--priority: priority file nowhere.txt"),
         ("run", ["--backlinks", "nowhere.csv"], "nowhere.csv"),
+        ("run", ["-s", "GAPS_LINKS=many"], "GAPS_LINKS must be a whole number, got 'many'"),
+        ("run", ["-s", "GAPS_MEDIUM_SHARE=0.5"], "GAPS_MEDIUM_SHARE (0.5) must not exceed"),
     ],
 )
 def test_mistakes_are_one_line_and_exit_code_2(
@@ -355,7 +358,7 @@ def test_a_second_run_compares_itself_with_the_first(
     lost = section.xpath('.//h3[starts-with(normalize-space(.), "Pages lost")]'
                          "/following-sibling::ul[1]//a/text()")  # fmt: skip
     assert gained == ["/blog/new"] and lost == ["/blog/teas"]
-    assert section.xpath('.//*[@id="findings-not-compared"]')
+    assert not section.xpath('.//*[@id="findings-not-compared"]')  # both runs have findings
     before = summary_of(first_run / "report")["headline"]
     cells = section.xpath('.//table[@id="headline-delta-table"]/tbody/tr[4]/td/text()')
     assert cells[:3] == ["Pages crawled", str(before["pages_crawled"]), str(len(REPORT_PAGES))]
