@@ -507,9 +507,9 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
-def _link_to(count: int) -> str:
-    """``1 page links to`` / ``3 pages link to``."""
-    return f"{count:,} page links to" if count == 1 else f"{count:,} pages link to"
+def _link_to(count: int, noun: str = "page") -> str:
+    """``1 page links to`` / ``3 pages link to`` (or another noun: ``1 domain links to``)."""
+    return f"{count:,} {noun} links to" if count == 1 else f"{count:,} {noun}s link to"
 
 
 def _anchor_note(row: LinkRow) -> str:
@@ -685,7 +685,7 @@ def _orphan_finding(
     else:
         title = f"{label} is linked from no crawled page"
         if domains:
-            title += f" although {_plural(domains, 'referring domain')} link to it"
+            title += f" although {_link_to(domains, 'referring domain')} it"
             fix = (
                 "Link to it from a related page's body text so the authority its backlinks "
                 "bring joins the site's routes, or redirect it to its closest live page if it "
@@ -802,7 +802,7 @@ def _buried(ctx: _Context) -> list[Finding]:
                 evidence.append(Evidence("Shortest route", route_text, "text"))
             total = len(pages)
         else:
-            label = result.target.label
+            label = _target_key(ctx, result)  # the pattern without the site's own origin
             title = (
                 f"{len(buried):,} of {nodes.size:,} pages of {label} are more than "
                 f"{threshold} clicks deep"
@@ -910,8 +910,9 @@ def _starved(ctx: _Context) -> list[Finding]:
             if ctx_flag and (eq_flag or in_flag):
                 title += ", none of them from page content"
         else:
+            pattern = _target_key(ctx, result)  # without the site's own origin
             title = (
-                f"{len(chosen):,} of {nodes.size:,} pages of {result.target.label} are starved "
+                f"{len(chosen):,} of {nodes.size:,} pages of {pattern} are starved "
                 "of authority or contextual links"
             )
         template = int(by_position[first].sum() - contextual[first])
@@ -1654,7 +1655,7 @@ def _lost_backlinks(ctx: _Context) -> list[Finding]:
                 id=finding_id("lost", path),
                 kind="lost_backlinks",
                 severity=config.severity(float(at_stake)),
-                title=f"{_plural(entry.referring_domains, 'domain')} link to {path}, which {what}",
+                title=f"{_link_to(entry.referring_domains, 'domain')} {path}, which {what}",
                 evidence=evidence,
                 fix=fix,
                 pages=[
