@@ -1014,18 +1014,19 @@ def _top_fixes(
     amount at stake (the share of authority it wastes or withholds). A
     ``lost_backlinks`` finding whose URL has a redirect recommendation is the
     same fix and is left to the recommendation. The largest amounts come first
-    (on a tie, recommendations before findings, then the more severe); when
-    fewer than ``limit`` have an amount, high-severity findings without one
-    follow, in the analysis's order.
+    (on a tie, recommendations before findings, then the more severe), then
+    high-severity findings without an amount, in the analysis's order; one per
+    kind of fix (links, redirects, each finding kind) so that the list names
+    different things to do, a second of a kind only when no other kind is left.
     """
-    candidates: list[tuple[float, int, int, TopFix]] = []
+    candidates: list[tuple[float, int, int, str, TopFix]] = []
     redirected: set[str] = set()
     if recommendations is not None:
         for rec in recommendations.links:
-            candidates.append((rec.gain, 0, 0, _link_fix(rec)))
+            candidates.append((rec.gain, 0, 0, "link", _link_fix(rec)))
         for red in recommendations.redirects:
             redirected.add(red.from_url)
-            candidates.append((red.gain, 0, 0, _redirect_fix(red)))
+            candidates.append((red.gain, 0, 0, "redirect", _redirect_fix(red)))
     unweighed: list[Finding] = []
     for finding in findings or ():
         if finding.kind == "lost_backlinks" and any(p.url in redirected for p in finding.pages):
@@ -1041,14 +1042,20 @@ def _top_fixes(
             target=finding.id,
             stake=finding.equity_at_stake,
         )
-        candidates.append((finding.equity_at_stake, 1, _severity_rank(finding), fix))
+        amount = finding.equity_at_stake
+        candidates.append((amount, 1, _severity_rank(finding), finding.kind, fix))
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    fixes = [fix for amount, _, _, fix in candidates if amount > 0][:limit]
-    for finding in unweighed:
-        if len(fixes) >= limit:
-            break
-        fixes.append(TopFix(title=finding.title, detail=finding.fix, gain=None, target=finding.id))
-    return fixes
+    ordered = [(kind, fix) for amount, _, _, kind, fix in candidates if amount > 0]
+    ordered += [
+        (f.kind, TopFix(title=f.title, detail=f.fix, gain=None, target=f.id)) for f in unweighed
+    ]
+    kinds: set[str] = set()
+    first: list[TopFix] = []
+    later: list[TopFix] = []
+    for kind, fix in ordered:
+        (later if kind in kinds else first).append(fix)
+        kinds.add(kind)
+    return (first + later)[:limit]
 
 
 def _profiles(

@@ -278,7 +278,7 @@ def test_without_the_gap_analysis_findings_are_not_computed(built: tuple, tmp_pa
     assert 'id="findings-not-computed"' in html and 'id="recommendations-not-computed"' in html
 
 
-def finding(fid: str, severity: str, pages: list[str], stake: float) -> Finding:
+def finding(fid: str, severity: str, pages: list[str], stake: float | None) -> Finding:
     return Finding(
         id=fid,
         kind="starved" if fid.startswith("starved") else "broken_link",
@@ -343,6 +343,32 @@ def test_findings_and_recommendations_plug_in(built: tuple, tmp_path: Path) -> N
     assert len(written["findings"][1]["pages"]) == 15  # every page, not the HTML's cut
     with (tmp_path / "out" / "data" / "recommendations.csv").open(newline="") as stream:
         assert [r["type"] for r in csv.DictReader(stream)] == ["link", "redirect"]
+
+
+def test_top_fixes_name_different_things_to_do(built: tuple) -> None:
+    model, store, _ = built
+    findings = [
+        finding("broken-a", "medium", [u("/blog/")], 0.05),
+        finding("broken-b", "medium", [u("/blog/")], 0.04),
+        finding("starved-red", "high", [u("/shop/red")], None),
+        finding("broken-c", "low", [u("/blog/")], 0.03),
+    ]
+    link = LinkRecommendation(
+        id="link-post-red", source_url=u("/blog/"), source_title="Blog",
+        target_url=u("/shop/red"), target_title="Red kettle", anchor="red kettle",
+        gain=0.001, equity_before=0.1, equity_after=0.101, rank_before=3, rank_after=3,
+        relevance=0.7,
+    )  # fmt: skip
+    analysis = Analysis(findings, Recommendations(links=[link], set_gain=0.001))
+    view = build_view(model, store, ReportConfig(top_fixes=4), analysis=analysis)
+    # One of a kind first (the largest amount of each), findings with no amount after
+    # those with one; a second broken link only once every other kind is in.
+    assert [fix.target for fix in view.summary.top_fixes] == [
+        "broken-a",
+        "link-post-red",
+        "starved-red",
+        "broken-b",
+    ]
 
 
 def test_page_rows_cover_every_url_the_store_knows(built: tuple) -> None:
