@@ -197,7 +197,7 @@ def test_the_html_reads_as_the_analysis(first: Path, direct: Direct, site: Site)
     # Each top fix points at a finding or recommendation the page holds.
     for target in page.xpath('//ol[@class="fixes"]/li//a/@href'):
         assert page.xpath(f'//*[@id="{target[1:]}"]'), target
-    profiles = page.xpath('//div[contains(concat(" ", @class, " "), " anchor-profile ")]')
+    profiles = page.xpath('//details[contains(concat(" ", @class, " "), " anchor-profile ")]')
     assert len(profiles) == 3  # one per priority page
     trail = next(p for p in profiles if site.url(TRAIL_RUNNER) in p.xpath(".//a/@href"))
     vague = trail.xpath('.//tr[.//span[@class="chip vague"]]/td[1]/text()')
