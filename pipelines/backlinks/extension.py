@@ -6,7 +6,14 @@ them into ``<spider.run_dir>/crawl.sqlite`` through its own store connection,
 and asks the spider to crawl every distinct target
 (``spider.schedule_known_url(url, "backlink")``), so targets no internal link
 reaches are crawled too. An unreadable or unrecognised file stops the crawl
-before it starts (close reason ``backlinks_error``) with one clear log line.
+before any request (close reason ``backlinks_error``) with one clear log line;
+a spider with ``fail(reason, message)`` (the site spider) records that line
+as the run's fatal error, which ``scrapy crawl`` prints last.
+
+The spider opens the run's store first (the store pipeline opens before
+``spider_opened``); the import writes ``known_urls`` rows with ``INSERT OR
+IGNORE``, as the pipeline does, so the targets it records and the ones the
+spider hands the pipeline never clash.
 
 Settings (prefix ``BACKLINKS_``):
 
@@ -54,6 +61,9 @@ if TYPE_CHECKING:
 __all__ = ["BacklinksConfig", "BacklinksImport"]
 
 logger = logging.getLogger(__name__)
+
+#: The crawl's finish reason when an export cannot be imported.
+_CLOSE_REASON = "backlinks_error"
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,11 @@ class BacklinksImport:
     def spider_opened(self, spider: Spider) -> None:
         """Read, merge and store the exports, then schedule their targets."""
         config = self.config
-        normaliser = UrlNormaliser(tracking_params=config.tracking_params)
+        # The crawl's own normaliser when the spider offers it: targets must
+        # compare equal to the links the crawl finds.
+        normaliser = getattr(spider, "normaliser", None)
+        if not isinstance(normaliser, UrlNormaliser):
+            normaliser = UrlNormaliser(tracking_params=config.tracking_params)
         site = Site.from_urls(_start_urls(spider), normaliser=normaliser)
         run_dir = Path(spider.run_dir)  # type: ignore[attr-defined]
         try:
@@ -170,8 +184,15 @@ class BacklinksImport:
                     reject_details=config.reject_details,
                 )
         except (BacklinkError, StoreError, sqlite3.Error) as exc:
-            logger.error("Backlinks not imported, crawl stopped: %s", exc)
-            raise CloseSpider("backlinks_error") from None
+            message = f"backlinks not imported, crawl stopped: {exc}"
+            fail = getattr(spider, "fail", None)
+            if callable(fail):
+                # The site spider records it as the run's fatal error (the store's
+                # meta, the last line of `scrapy crawl`) and logs it once.
+                fail(_CLOSE_REASON, message)
+            else:
+                logger.error("%s", message)
+            raise CloseSpider(_CLOSE_REASON) from None
         for line in describe_import(result, details=5):
             logger.info("Backlinks: %s", line)
         stats = self.crawler.stats
