@@ -35,6 +35,7 @@ __all__ = [
     "MAX_RECORD_LINES",
     "BacklinkFile",
     "expand_backlink_paths",
+    "fallback_warning",
     "read_backlinks",
 ]
 
@@ -117,6 +118,11 @@ class _Window(io.RawIOBase):
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+
+def fallback_warning(name: str, count: int, first: int) -> str:
+    """The warning for lines of a UTF-8 file that were read as Windows-1252."""
+    return f"{name}: {count} line(s) not valid UTF-8, read as Windows-1252 (first: line {first})"
 
 
 def _find_aligned(fd: int, newline: bytes, position: int, origin: int) -> int | None:
@@ -322,6 +328,8 @@ class BacklinkFile:
         if not text.strip():
             raise UnreadableExportError(f"{self.name}: is empty")
         self.delimiter, self.width = _sniff_delimiter(text)
+        #: Bytes per line in the first 64 KiB (to estimate a file's rows from its size).
+        self.sample_bytes_per_line = max(1, len(body) // max(1, text.count("\n")))
         self._raw.seek(skip)
         # Lines end in "\n" for nearly every export; a file using bare "\r"
         # (old Mac) needs the text layer's universal newlines instead.
@@ -412,8 +420,7 @@ class BacklinkFile:
             yield text
         if self._fallback_lines and self._region is None:
             self.warnings.append(
-                f"{self.name}: {self._fallback_lines} line(s) not valid UTF-8, read as "
-                f"Windows-1252 (first: line {self._first_fallback})"
+                fallback_warning(self.name, self._fallback_lines, self._first_fallback)
             )
 
     def _overflow(self) -> Iterator[str]:
