@@ -77,56 +77,78 @@ FLAG_BITS: Final = (
 _SCHEMA: Final = """
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
+-- The backlinks columns, as the store will hold them, but for target_id (the
+-- target's index in t), vendors and origins (NULL: made from f and the line
+-- when copied, since a region's lines are not yet absolute).
 CREATE TABLE s (
-    source_url     TEXT NOT NULL,
-    source_host    TEXT NOT NULL,
-    source_domain  TEXT NOT NULL,
-    t_idx          INTEGER NOT NULL,     -- t.t_idx
-    anchor         TEXT NOT NULL,
-    flags          INTEGER NOT NULL,     -- FLAG_BITS
-    lost_date      TEXT,                 -- '' for none (see below)
-    first_seen     TEXT,                 -- ''
-    last_seen      TEXT,                 -- ''
-    metric_name    TEXT,                 -- ''
-    metric_value   REAL,                 -- -1 for none
-    authority      REAL,                 -- -1
-    file_idx       INTEGER NOT NULL,     -- f.file_idx
-    line           INTEGER NOT NULL,     -- from the region's first line
-    vendors        TEXT,                 -- merged records only: JSON
-    origins        TEXT,                 -- merged records only: JSON
-    conflicts      TEXT,                 -- merged records only: JSON
-    rel_seen       TEXT,                 -- merged records only
-    lost_seen      TEXT,                 -- merged records only
-    links          INTEGER               -- merged records only
+    source_url       TEXT NOT NULL,
+    source_host      TEXT NOT NULL,
+    source_domain    TEXT NOT NULL,
+    t_idx            INTEGER NOT NULL,
+    anchor           TEXT NOT NULL,
+    followed         INTEGER NOT NULL,
+    nofollow         INTEGER NOT NULL,
+    ugc              INTEGER NOT NULL,
+    sponsored        INTEGER NOT NULL,
+    is_image         INTEGER NOT NULL,
+    lost             INTEGER NOT NULL,
+    lost_date        TEXT,
+    first_seen       TEXT,
+    last_seen        TEXT,
+    metric_name      TEXT,
+    metric_value     REAL,
+    authority        REAL,
+    vendors          TEXT,               -- merged records only
+    origins          TEXT,               -- merged records only
+    rel_reported     INTEGER NOT NULL,
+    lost_reported    INTEGER NOT NULL,
+    rel_seen         TEXT,
+    lost_seen        TEXT,
+    links            INTEGER NOT NULL,
+    conflicts        TEXT,
+    authority_source TEXT,
+    file_idx         INTEGER NOT NULL,   -- f.file_idx
+    line             INTEGER NOT NULL    -- from the region's first line
 );
 CREATE TABLE t (t_idx INTEGER PRIMARY KEY, url TEXT NOT NULL);
 CREATE TABLE f (
     file_idx  INTEGER PRIMARY KEY,
     file      TEXT NOT NULL,
     vendor    TEXT NOT NULL,
-    vendors   TEXT NOT NULL,                 -- JSON ["vendor"]
-    origin    TEXT NOT NULL                  -- JSON '[["file",': + line + ']]' = origins
+    vendors   TEXT NOT NULL,             -- JSON ["vendor"]
+    origin    TEXT NOT NULL              -- JSON '[["file",': + line + ']]' = origins
 );
 """
-# A missing value is staged as '' (text) or -1 (metric, authority: never negative)
-# because sqlite3 binds None through its adapter lookup, several times slower than
-# a str or a float (measured: 0.75 us of 3 us per row); the copy turns them back.
-_INSERT_ONE: Final = (
-    "INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, lost_date, "
-    "first_seen, last_seen, metric_name, metric_value, authority, file_idx, line) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_MERGED: Final = (
-    "INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, lost_date, "
-    "first_seen, last_seen, metric_name, metric_value, authority, file_idx, line, vendors, "
-    "origins, conflicts, rel_seen, lost_seen, links) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# A single record is bound as 14 values (the flags packed in one integer, a
+# missing value as '' or -1: metrics are never negative) and SQLite works out
+# the columns: sqlite3 binds None through its adapter lookup, several times
+# slower than a str or a float (measured: 0.75 us of 3 us per row), and every
+# bound value costs more than an expression.
+_INSERT_ONE: Final = """
+INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc,
+    sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value,
+    authority, rel_reported, lost_reported, rel_seen, lost_seen, links, authority_source,
+    file_idx, line)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6 & 1, (?6 >> 1) & 1, (?6 >> 2) & 1, (?6 >> 3) & 1,
+    (?6 >> 4) & 1, (?6 >> 5) & 1, nullif(?7, ''), nullif(?8, ''), nullif(?9, ''),
+    nullif(?10, ''), nullif(?11, -1), nullif(?12, -1), (?6 >> 6) & 1, (?6 >> 7) & 1,
+    CASE WHEN (?6 >> 6) & 1 THEN coalesce(nullif(?9, ''), nullif(?8, '')) END,
+    CASE WHEN (?6 >> 7) & 1 THEN coalesce(nullif(max(?9, ?7), ''), nullif(?8, '')) END,
+    1, CASE WHEN ?12 >= 0 THEN 'link' END, ?13, ?14)
+"""
+_INSERT_MERGED: Final = """
+INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc,
+    sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value,
+    authority, vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, links,
+    conflicts, authority_source, file_idx, line)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
 #: Columns read back for a staged record (:func:`staged_record`).
 STAGE_COLUMNS: Final = (
-    "source_url, source_host, source_domain, t_idx, anchor, flags, lost_date, first_seen, "
-    "last_seen, metric_name, metric_value, authority, file_idx, line, vendors, origins, "
-    "conflicts, rel_seen, lost_seen"
+    "source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc, sponsored, "
+    "is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value, authority, "
+    "vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, conflicts, file_idx, "
+    "line"
 )
 _BATCH: Final = 10_000
 _KEY_SHIFT: Final = 31  # two 32-bit CRCs in one non-negative int64
@@ -145,11 +167,14 @@ def link_key(source_url: str, target_crc: int) -> int:
     Returns
     -------
     int
-        Below 2**63. Different keys may share a hash (rarely): the store
-        compares the real keys before merging.
+        Below 2**63. Two CRC-32s of one string are not independent (CRC is
+        linear), so the low half is an Adler-32 seeded with the target's
+        CRC: no collision among 1.5 million benchmark keys (two CRCs gave 5).
+        Different keys may still share a hash: the store compares the real
+        keys before merging.
     """
     data = source_url.encode("utf-8", "surrogatepass")
-    return (zlib.crc32(data) << _KEY_SHIFT) ^ zlib.crc32(data, target_crc)
+    return (zlib.crc32(data) << _KEY_SHIFT) ^ zlib.adler32(data, target_crc)
 
 
 def _json(value: Any) -> str:
@@ -268,7 +293,7 @@ class Stager:
         targets, files, crcs = self.targets, self.files, self._target_crcs
         batch, keys = self._batch, self.keys
         append, key_append = batch.append, keys.append
-        crc32 = zlib.crc32
+        crc32, adler32 = zlib.crc32, zlib.adler32
         shift = _KEY_SHIFT
         count = 0
         for r in records:
@@ -284,7 +309,7 @@ class Stager:
                 f_idx = self._file_idx(r.file, r.vendor)
             source = r.source_url
             data = source.encode("utf-8", "surrogatepass")
-            key_append((crc32(data) << shift) ^ crc32(data, crcs[t_idx]))
+            key_append((crc32(data) << shift) ^ adler32(data, crcs[t_idx]))
             append(
                 (
                     source,
@@ -323,7 +348,7 @@ class Stager:
             return
         targets, crcs, new_target = self.targets, self._target_crcs, self._t_idx
         key_append = self.keys.append
-        crc32 = zlib.crc32
+        crc32, adler32 = zlib.crc32, zlib.adler32
         shift = _KEY_SHIFT
         f_idx = self.files.get((parsed.report.file, parsed.format.vendor))
         if f_idx is None:
@@ -341,7 +366,7 @@ class Stager:
             if t_idx is None:
                 t_idx = new_target(target_url)
             data = source_url.encode("utf-8", "surrogatepass")
-            key_append((crc32(data) << shift) ^ crc32(data, crcs[t_idx]))
+            key_append((crc32(data) << shift) ^ adler32(data, crcs[t_idx]))
             return (
                 source_url, source_host, source_domain, t_idx, anchor,
                 followed | nofollow << 1 | ugc << 2 | sponsored << 3 | is_image << 4
@@ -396,21 +421,29 @@ class Stager:
                 r.source_domain,
                 t_idx,
                 r.anchor,
-                _flags(r),
-                r.lost_date or "",
-                r.first_seen or "",
-                r.last_seen or "",
-                r.metric_name or "",
-                -1.0 if r.metric_value is None else r.metric_value,
-                -1.0 if r.authority is None else r.authority,
-                f_idx,
-                line,
+                int(r.followed),
+                int(r.nofollow),
+                int(r.ugc),
+                int(r.sponsored),
+                int(r.is_image),
+                int(r.lost),
+                r.lost_date,
+                r.first_seen,
+                r.last_seen,
+                r.metric_name,
+                r.metric_value,
+                r.authority,
                 _json(list(r.vendors)),
                 _json([list(o) for o in r.origins]),
-                _json(list(r.conflicts)) if r.conflicts else None,
+                int(r.rel_reported),
+                int(r.lost_reported),
                 r.rel_seen,
                 r.lost_seen,
                 links_count(r.origins),
+                _json(list(r.conflicts)) if r.conflicts else None,
+                None if r.authority is None else "link",
+                f_idx,
+                line,
             ),
         )
         self.rows += 1
@@ -472,41 +505,42 @@ def staged_record(
         source_domain,
         t_idx,
         anchor,
-        flags,
+        followed,
+        nofollow,
+        ugc,
+        sponsored,
+        is_image,
+        lost,
         lost_date,
         first_seen,
         last_seen,
         metric_name,
         metric_value,
         authority,
-        file_idx,
-        line,
         vendors,
         origins,
-        conflicts,
+        rel_reported,
+        lost_reported,
         rel_seen,
         lost_seen,
+        conflicts,
+        file_idx,
+        line,
     ) = row
     target_url = targets[t_idx]
-    lost_date, first_seen, last_seen = lost_date or None, first_seen or None, last_seen or None
-    metric_name = metric_name or None
-    metric_value = None if metric_value < 0 else metric_value
-    authority = None if authority < 0 else authority
     if vendors is None:
         file, vendor = files[file_idx]
         return Backlink(
-            source_url, source_host, source_domain, target_url, anchor,
-            bool(flags & _FOLLOWED), bool(flags & _NOFOLLOW), bool(flags & _UGC),
-            bool(flags & _SPONSORED), bool(flags & _IMAGE), bool(flags & _REL_REPORTED),
-            bool(flags & _LOST), lost_date, bool(flags & _LOST_REPORTED), first_seen,
-            last_seen, metric_name, metric_value, authority, vendor, file, line + line_offset,
+            source_url, source_host, source_domain, target_url, anchor, bool(followed),
+            bool(nofollow), bool(ugc), bool(sponsored), bool(is_image), bool(rel_reported),
+            bool(lost), lost_date, bool(lost_reported), first_seen, last_seen, metric_name,
+            metric_value, authority, vendor, file, line + line_offset,
         )  # fmt: skip
     return MergedBacklink(
-        source_url, source_host, source_domain, target_url, anchor,
-        bool(flags & _FOLLOWED), bool(flags & _NOFOLLOW), bool(flags & _UGC),
-        bool(flags & _SPONSORED), bool(flags & _IMAGE), bool(flags & _REL_REPORTED),
-        bool(flags & _LOST), lost_date, bool(flags & _LOST_REPORTED), first_seen, last_seen,
-        metric_name, metric_value, authority, tuple(json.loads(vendors)),
+        source_url, source_host, source_domain, target_url, anchor, bool(followed),
+        bool(nofollow), bool(ugc), bool(sponsored), bool(is_image), bool(rel_reported),
+        bool(lost), lost_date, bool(lost_reported), first_seen, last_seen, metric_name,
+        metric_value, authority, tuple(json.loads(vendors)),
         tuple((str(f), int(n)) for f, n in json.loads(origins)),
         tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
     )  # fmt: skip

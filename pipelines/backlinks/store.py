@@ -49,9 +49,10 @@ import multiprocessing
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -86,7 +87,6 @@ from pipelines.backlinks.reading import (
     read_backlinks,
 )
 from pipelines.backlinks.staging import (
-    FLAG_BITS,
     STAGE_COLUMNS,
     RegionResult,
     RegionTask,
@@ -614,12 +614,13 @@ def _import_in_parallel(
     # "spawn": a fresh interpreter per worker; forking a process that runs a
     # Twisted reactor (the crawl-time import) and its threads is not safe.
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    run.pool = pool  # the workers merge repeated keys too
     reports: list[ImportReport] = []
     try:
-        futures = [[pool.submit(stage_region, task) for task in plan] for plan in plans]
+        feeder = _Feeder(pool, [task for plan in plans for task in plan], window=2 * workers)
         with gc_paused():
-            for (handle, _), plan, pending in zip(exports, plans, futures, strict=True):
-                report = _apply_file(run, handle, plan, pending, reject_details=reject_details)
+            for (handle, _), plan in zip(exports, plans, strict=True):
+                report = _apply_file(run, handle, plan, feeder, reject_details=reject_details)
                 reports.append(report)
                 if on_file is not None:
                     on_file(report)
@@ -634,11 +635,33 @@ def _import_in_parallel(
     return run.result
 
 
+class _Feeder:
+    """Region tasks for the pool, submitted a few ahead of the one awaited.
+
+    Merges are submitted to the same workers as stages are applied: with only
+    a few region tasks queued, they run soon instead of after every region.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, tasks: Sequence[RegionTask], window: int) -> None:
+        self.pool = pool
+        self.tasks = tasks
+        self.window = window
+        self.futures: list[Future[RegionResult]] = []
+        self.index = {task.stage_path: i for i, task in enumerate(tasks)}
+
+    def result(self, task: RegionTask) -> RegionResult:
+        """The task's result (submitting those up to ``window`` after it)."""
+        at = self.index[task.stage_path]
+        while len(self.futures) < min(len(self.tasks), at + 1 + self.window):
+            self.futures.append(self.pool.submit(stage_region, self.tasks[len(self.futures)]))
+        return self.futures[at].result()
+
+
 def _apply_file(
     run: _Import,
     handle: BacklinkFile,
     plan: Sequence[RegionTask],
-    pending: Sequence[Future[RegionResult]],
+    feeder: _Feeder,
     *,
     reject_details: int,
 ) -> ImportReport:
@@ -646,8 +669,8 @@ def _apply_file(
     report: ImportReport | None = None
     problems: dict[str, list[Any]] = {}
     offset = skip = fallbacks = first_fallback = 0
-    for task, future in zip(plan, pending, strict=True):
-        found = future.result()
+    for task in plan:
+        found = feeder.result(task)
         if found.task.skip != skip:
             # The previous region's last record ran into this one: read it again
             # without those lines (rare: a quoted field over a region boundary).
@@ -759,27 +782,18 @@ class _Seen:
         return out
 
 
-_FLAGS_SQL: Final = ", ".join(f"(s.flags >> {bit}) & 1" for bit in range(6))
+_STAGED: Final = ", ".join(f"s.{c}" for c in _WRITE_COLUMNS[_KEY_COLUMNS + 1 : 17])
 # A stage into the table, leaving out the rowids in temp.bl_skip: SQLite's own
-# loop, no Python per row. Single records get vendors, origins and the seen
-# dates here; merged ones (from a BacklinkMerger) bring theirs. Missing values
-# were staged as '' and -1 (see pipelines.backlinks.staging).
+# loop, no Python per row. The stage holds the columns as they will be, but for
+# the target's id and, for single records, vendors and origins (one file each;
+# the line made absolute).
 _COPY: Final = f"""
 INSERT INTO {{table}} (id, {", ".join(_WRITE_COLUMNS)})
 SELECT :base + s.rowid, s.source_url, s.source_host, s.source_domain, m.target_id, s.anchor,
-       {_FLAGS_SQL},
-       nullif(s.lost_date, ''), nullif(s.first_seen, ''), nullif(s.last_seen, ''),
-       nullif(s.metric_name, ''), nullif(s.metric_value, -1), nullif(s.authority, -1),
-       coalesce(s.vendors, f.vendors),
-       coalesce(s.origins, f.origin || (s.line + :offset) || ']]'),
-       (s.flags >> 6) & 1, (s.flags >> 7) & 1,
-       CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen
-            WHEN (s.flags >> 6) & 1 THEN
-                coalesce(nullif(s.last_seen, ''), nullif(s.first_seen, '')) END,
-       CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen
-            WHEN (s.flags >> 7) & 1 THEN coalesce(
-                nullif(max(s.last_seen, s.lost_date), ''), nullif(s.first_seen, '')) END,
-       coalesce(s.links, 1), s.conflicts, CASE WHEN s.authority >= 0 THEN 'link' END
+       {_STAGED},
+       coalesce(s.vendors, f.vendors), coalesce(s.origins, f.origin || (s.line + :offset) || ']]'),
+       s.rel_reported, s.lost_reported, s.rel_seen, s.lost_seen, s.links, s.conflicts,
+       s.authority_source
 FROM bl_stage.s s
 JOIN temp.bl_map m ON m.t_idx = s.t_idx
 JOIN bl_stage.f f ON f.file_idx = s.file_idx
@@ -794,7 +808,217 @@ _KEY_INDEX: Final = (
     "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON backlinks (source_url, target_id)"
 )
 _CHUNK: Final = 900  # ids per query, below SQLite's parameter limit
-assert FLAG_BITS[:6] == ("followed", "nofollow", "ugc", "sponsored", "is_image", "lost")
+
+
+@dataclass
+class _Folded:
+    """What merging a stage's repeated keys gave (see :func:`_fold`)."""
+
+    merged: dict[int, LinkRecord]  # rows' ids -> their record, merged
+    fresh: list[LinkRecord]  # keys that only shared a hash with a row: new rows
+    fresh_rowids: list[int]  # the stage rowid each was met at (its key hash)
+    fresh_merged: list[bool]  # whether more than one record made it
+
+    def touched(self) -> list[tuple[int, bool, tuple[str, ...]]]:
+        """``(id, seen by several vendors, conflicts)`` of the rows merged into."""
+        return [(i, len(r.vendors) > 1, tuple(r.conflicts)) for i, r in self.merged.items()]
+
+    def fresh_touched(self, ids: Sequence[int]) -> list[tuple[int, bool, tuple[str, ...]]]:
+        """The same for the new rows made of several records, given their ids."""
+        return [
+            (i, len(r.vendors) > 1, tuple(r.conflicts))
+            for i, r, many in zip(ids, self.fresh, self.fresh_merged, strict=True)
+            if many
+        ]
+
+
+def _fold(
+    records: Sequence[tuple[int, LinkRecord]],
+    candidates: Sequence[Sequence[int]],
+    stored: Mapping[int, tuple[Any, ...]],
+    target_ids: Mapping[str, int],
+) -> _Folded:
+    """Merge records, in reading order, into the rows with their key.
+
+    Parameters
+    ----------
+    records : sequence of (rowid, record)
+        The records a stage's copy left out, in rowid order.
+    candidates : sequence of sequence of int
+        For each, the ids of the rows with its key's hash.
+    stored : mapping
+        Those rows (``_READ_BACK`` order), by id.
+    target_ids : mapping
+        Target URL -> ``urls.id``.
+    """
+    merged: dict[int, LinkRecord] = {}
+    folded = _Folded(merged, [], [], [])
+    fresh_at: dict[tuple[str, str], int] = {}
+    reader = _StoredRows()
+    for (rowid, record), found in zip(records, candidates, strict=True):
+        key = (record.source_url, record.target_url)
+        at = fresh_at.get(key)
+        if at is not None:
+            folded.fresh[at] = merge_records(folded.fresh[at], record)
+            folded.fresh_merged[at] = True
+            continue
+        target_id = target_ids[record.target_url]
+        into = None
+        for candidate in found:
+            held = merged.get(candidate)
+            if held is not None:
+                if held.source_url == record.source_url and held.target_url == record.target_url:
+                    into = candidate
+                    break
+                continue
+            row = stored.get(candidate)
+            if row is not None and row[1] == record.source_url and row[4] == target_id:
+                into = candidate
+                merged[into] = reader.record(row[1:], record.target_url)
+                break
+        if into is None:  # another key with the same hash (rare): a backlink of its own
+            fresh_at[key] = len(folded.fresh)
+            folded.fresh.append(record)
+            folded.fresh_rowids.append(rowid)
+            folded.fresh_merged.append(False)
+            continue
+        merged[into] = merge_records(merged[into], record)
+    return folded
+
+
+def _staged_records(
+    conn: sqlite3.Connection,
+    table: str,
+    rowids: np.ndarray,
+    *,
+    targets: Sequence[str],
+    files: Sequence[tuple[str, str]],
+    line_offset: int,
+) -> list[tuple[int, LinkRecord]]:
+    """Staged rows back as records, in rowid order."""
+    out: list[tuple[int, LinkRecord]] = []
+    wanted = rowids.tolist()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out += [
+            (row[0], staged_record(row[1:], targets, files, line_offset))
+            for row in conn.execute(
+                f"SELECT rowid, {STAGE_COLUMNS} FROM {table} WHERE rowid IN ({marks}) "
+                "ORDER BY rowid",
+                chunk,
+            )
+        ]
+    return out
+
+
+def _rows_by_id(conn: sqlite3.Connection, table: str, ids: Iterable[int]) -> dict[int, Any]:
+    """Backlink rows (``_READ_BACK`` order) by id."""
+    wanted = sorted(ids)
+    found: dict[int, Any] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {_READ_BACK} FROM {table} WHERE id IN ({marks})", chunk):
+            found[row[0]] = row
+    return found
+
+
+_MERGED_SCHEMA: Final = f"""
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+CREATE TABLE m (id INTEGER PRIMARY KEY, {", ".join(_WRITE_COLUMNS[_KEY_COLUMNS:])});
+CREATE TABLE n ({", ".join(_WRITE_COLUMNS)}, met INTEGER NOT NULL);
+"""
+# Row values set from a correlated subquery: SQLite looks each id up (an
+# UPDATE ... FROM would scan the whole table once per merge).
+_UPDATE_FROM: Final = (
+    f"UPDATE {{table}} SET ({', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])}) = "
+    f"(SELECT {', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_merged.m m "
+    "WHERE m.id = {table}.id) WHERE id IN (SELECT id FROM bl_merged.m)"
+)
+_INSERT_FRESH: Final = (
+    f"INSERT INTO {{table}} (id, {', '.join(_WRITE_COLUMNS)}) "
+    f"SELECT :base + n.rowid, {', '.join(f'n.{c}' for c in _WRITE_COLUMNS)} FROM bl_merged.n n"
+)
+
+
+@dataclass(frozen=True)
+class MergeTask:
+    """A stage's repeated keys to merge in a worker process (rows committed before)."""
+
+    store_path: str
+    table: str
+    stage_path: str
+    result_path: str
+    line_offset: int
+    targets: list[str]
+    files: list[tuple[str, str]]
+    target_ids: list[int]  # by t_idx
+    rowids: bytes  # int64: the stage rows left out of the copy
+    candidates: list[list[int]]  # for each, the ids of the rows with its hash
+
+
+@dataclass
+class MergeResult:
+    """A merge done in a worker: rows to update (``m``) and new rows (``n``) in a file."""
+
+    path: str
+    touched: list[tuple[int, bool, tuple[str, ...]]]
+    fresh_touched: list[tuple[int, bool, tuple[str, ...]]]  # by rowid in n
+
+
+def merge_stage(task: MergeTask) -> MergeResult:
+    """Merge a stage's repeated keys into the rows they repeat (runs in a worker process).
+
+    Reads the stage and the store (read only: the rows it needs are committed),
+    merges by :func:`~pipelines.backlinks.merging.merge_records` and writes the
+    merged rows to ``task.result_path`` for the importing process to apply.
+    """
+    with gc_paused():
+        stage = sqlite3.connect(task.stage_path)
+        store = sqlite3.connect(task.store_path, timeout=60.0)
+        try:
+            store.execute("PRAGMA query_only = 1")
+            rowids = np.frombuffer(task.rowids, dtype=np.int64)
+            records = _staged_records(
+                stage,
+                "s",
+                rowids,
+                targets=task.targets,
+                files=task.files,
+                line_offset=task.line_offset,
+            )
+            stored = _rows_by_id(store, task.table, {i for f in task.candidates for i in f})
+        finally:
+            stage.close()
+            store.close()
+        target_ids = dict(zip(task.targets, task.target_ids, strict=True))
+        folded = _fold(records, task.candidates, stored, target_ids)
+        maker = _RowMaker(target_ids)
+        out = sqlite3.connect(task.result_path, isolation_level=None)
+        try:
+            out.executescript(_MERGED_SCHEMA)
+            out.execute("BEGIN")
+            out.executemany(
+                f"INSERT INTO m VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) - 3))})",
+                [(i, *maker.row(r)[_KEY_COLUMNS:]) for i, r in folded.merged.items()],
+            )
+            out.executemany(
+                f"INSERT INTO n VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) + 1))})",
+                [
+                    (*maker.row(r), met)
+                    for r, met in zip(folded.fresh, folded.fresh_rowids, strict=True)
+                ],
+            )
+            out.execute("COMMIT")
+        finally:
+            out.close()
+        return MergeResult(
+            path=task.result_path,
+            touched=folded.touched(),
+            fresh_touched=folded.fresh_touched(range(1, len(folded.fresh) + 1)),
+        )
 
 
 class _Import:
@@ -823,6 +1047,11 @@ class _Import:
         self.rows = self.added = 0
         self.stages = 0
         self.attached = False
+        #: Worker processes for merges (the parallel import); None: merge here.
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: deque[tuple[Future[MergeResult], set[int], Any]] = deque()
+        self.kept_stages: set[str] = set()  # stages a pending merge still reads
+        self.to_merge: tuple[StageResult, np.ndarray, np.ndarray, int] | None = None
         conn = self.conn
         count, max_id = conn.execute(
             "SELECT count(*), coalesce(max(id), 0) FROM backlinks"
@@ -833,7 +1062,11 @@ class _Import:
         self.next_id = self.first_new_id
         self.stage_dir = tempfile.mkdtemp(prefix=".backlinks-stage-", dir=store.path.parent)
         conn.executescript(_TEMP_TABLES)
+        (self.autocheckpoint,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
         if build:
+            # One commit per stage: copying the log into the file after each would
+            # write the rows twice as they come; it is done once, when the store closes.
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
             self._create_building()
 
     def stage_path(self) -> str:
@@ -872,7 +1105,13 @@ class _Import:
         finally:
             if self.build:
                 self._detach()
-                _remove(stage.path)
+                if stage.path not in self.kept_stages:
+                    _remove(stage.path)
+        if self.to_merge is not None:
+            self._submit_merge(*self.to_merge)
+            self.to_merge = None
+        while self._apply_merge(block=False):
+            pass
 
     def _detach(self) -> None:
         if self.attached and not self.conn.in_transaction:
@@ -925,71 +1164,123 @@ class _Import:
 
     def _merge(self, stage: StageResult, keys: np.ndarray, line_offset: int) -> None:
         """Merge the records left out of the copy into the rows with their key."""
-        conn, table, targets = self.conn, self.table, self.targets
-        records = [
-            (int(row[0]), staged_record(row[1:], stage.targets, stage.files, line_offset))
-            for row in conn.execute(
-                f"SELECT rowid, {STAGE_COLUMNS} FROM bl_stage.s "
-                "WHERE rowid IN (SELECT rowid FROM temp.bl_skip) ORDER BY rowid"
-            )
-        ]
-        rowids = np.fromiter((rowid for rowid, _ in records), dtype=np.int64, count=len(records))
+        conn = self.conn
+        rowids = np.array(
+            [r for (r,) in conn.execute("SELECT rowid FROM temp.bl_skip ORDER BY rowid")],
+            dtype=np.int64,
+        )
+        if self.pool is not None:
+            # Submitted once the copy is committed: the worker reads its rows.
+            self.to_merge = (stage, keys, rowids, line_offset)
+            self.kept_stages.add(stage.path)
+            return
+        records = _staged_records(
+            conn,
+            "bl_stage.s",
+            rowids,
+            targets=stage.targets,
+            files=stage.files,
+            line_offset=line_offset,
+        )
         candidates = self.seen.candidates(keys[rowids - 1])
-        wanted = sorted({i for found in candidates for i in found})
-        stored: dict[int, tuple[Any, ...]] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            for row in conn.execute(
-                f"SELECT {_READ_BACK} FROM {table} WHERE id IN ({marks})", chunk
-            ):
-                stored[row[0]] = row
-        merged: dict[int, LinkRecord] = {}
-        fresh: dict[tuple[str, str], int] = {}  # keys met here that shared a hash
-        folded: set[int] = set()
-        reader = _StoredRows()
-        for (rowid, record), found in zip(records, candidates, strict=True):
-            target_id = targets[record.target_url]
-            into = fresh.get((record.source_url, record.target_url))
-            for candidate in found if into is None else ():
-                held = merged.get(candidate)
-                if held is not None:
-                    if (
-                        held.source_url == record.source_url
-                        and held.target_url == record.target_url
-                    ):
-                        into = candidate
-                        break
-                    continue
-                row = stored.get(candidate)
-                if row is not None and row[1] == record.source_url and row[4] == target_id:
-                    into = candidate
-                    merged[into] = reader.record(row[1:], record.target_url)
-                    break
-            if into is None:
-                # Another key with the same hash (rare): a backlink of its own.
-                into = fresh[record.source_url, record.target_url] = self.next_id
-                self.next_id += 1
-                self.seen.add(keys[rowid - 1 : rowid], np.array([into], dtype=np.int64))
-                merged[into] = record
-                self.added += 1
-                continue
-            merged[into] = merge_records(merged[into], record)
-            folded.add(into)
-        maker = _RowMaker(targets)
-        inserted = set(fresh.values())
+        stored = _rows_by_id(conn, self.table, {i for found in candidates for i in found})
+        folded = _fold(records, candidates, stored, self.targets)
+        fresh_ids = self._fresh_ids(folded, keys)
+        maker = _RowMaker(self.targets)
         conn.executemany(
-            _INSERT.format(table=table), [(*maker.row(merged[i]), i) for i in fresh.values()]
+            _INSERT.format(table=self.table),
+            [(*maker.row(r), i) for i, r in zip(fresh_ids, folded.fresh, strict=True)],
         )
         conn.executemany(
-            _UPDATE.format(table=table),
-            [(*maker.row(r)[_KEY_COLUMNS:], i) for i, r in merged.items() if i not in inserted],
+            _UPDATE.format(table=self.table),
+            [(*maker.row(r)[_KEY_COLUMNS:], i) for i, r in folded.merged.items()],
         )
-        for i in folded:
-            r = merged[i]
-            self.touched[i] = (len(r.vendors) > 1, tuple(r.conflicts))
+        self._touch(folded.touched())
+        self._touch(folded.fresh_touched(fresh_ids))
+
+    def _fresh_ids(self, folded: _Folded, keys: np.ndarray) -> list[int]:
+        """Ids for the keys a merge found new (another key had their hash)."""
+        ids = list(range(self.next_id, self.next_id + len(folded.fresh)))
+        self.next_id += len(ids)
+        self.added += len(ids)
+        if ids:
+            met = np.array(folded.fresh_rowids, dtype=np.int64)
+            self.seen.add(keys[met - 1], np.array(ids, dtype=np.int64))
+        return ids
+
+    def _touch(self, touched: Iterable[tuple[int, bool, tuple[str, ...]]]) -> None:
+        for i, many, conflicts in touched:
+            self.touched[i] = (many, conflicts)
             if i < self.first_new_id:
                 self.updated.add(i)
+
+    # -- merges in the worker processes ----------------------------------
+
+    def _submit_merge(
+        self, stage: StageResult, keys: np.ndarray, rowids: np.ndarray, line_offset: int
+    ) -> None:
+        """Have a worker merge a stage's repeated keys (its rows are committed)."""
+        assert self.pool is not None
+        candidates = self.seen.candidates(keys[rowids - 1])
+        wanted = {i for found in candidates for i in found}
+        # A row a merge still to be applied will change must be read after it.
+        while any(not wanted.isdisjoint(ids) for _, ids, _ in self.pending):
+            self._apply_merge(block=True)
+        task = MergeTask(
+            store_path=str(self.store.path),
+            table=self.table,
+            stage_path=stage.path,
+            result_path=self.stage_path(),
+            line_offset=line_offset,
+            targets=stage.targets,
+            files=stage.files,
+            target_ids=[self.targets[url] for url in stage.targets],
+            rowids=rowids.tobytes(),
+            candidates=candidates,
+        )
+        self.pending.append((self.pool.submit(merge_stage, task), wanted, (stage, keys)))
+
+    def _apply_merge(self, *, block: bool) -> bool:
+        """Apply the oldest pending merge when it is done (or wait for it)."""
+        if not self.pending:
+            return False
+        future, _, (stage, keys) = self.pending[0]
+        if not block and not future.done():
+            return False
+        self.pending.popleft()
+        merged = future.result()
+        conn = self.conn
+        conn.execute("ATTACH DATABASE ? AS bl_merged", (merged.path,))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_UPDATE_FROM.format(table=self.table))
+                fresh = conn.execute("SELECT rowid, met FROM bl_merged.n ORDER BY rowid").fetchall()
+                base = self.next_id - 1
+                if fresh:
+                    conn.execute(_INSERT_FRESH.format(table=self.table), {"base": base})
+                    self.next_id += len(fresh)
+                    self.added += len(fresh)
+                    met = np.array([m for _, m in fresh], dtype=np.int64)
+                    ids = np.array([base + r for r, _ in fresh], dtype=np.int64)
+                    self.seen.add(keys[met - 1], ids)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("DETACH DATABASE bl_merged")
+        self._touch(merged.touched)
+        self._touch((base + r, many, c) for r, many, c in merged.fresh_touched)
+        _remove(merged.path)
+        self.kept_stages.discard(stage.path)
+        _remove(stage.path)
+        return True
+
+    def drain(self) -> None:
+        """Apply every pending merge."""
+        while self._apply_merge(block=True):
+            pass
 
     # -- the end ---------------------------------------------------------
 
@@ -997,6 +1288,7 @@ class _Import:
         """The import's last transaction: the new table in place, domains, target
         pages, known URLs, domain authority and the import records."""
         conn, store, result = self.conn, self.store, self.result
+        self.drain()
         if self.build:
             conn.execute("BEGIN IMMEDIATE")
         elif not conn.in_transaction:
@@ -1078,6 +1370,7 @@ class _Import:
         self._clean()
 
     def _clean(self) -> None:
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(self.autocheckpoint)}")
         self.conn.execute("DROP TABLE IF EXISTS temp.bl_map")
         self.conn.execute("DROP TABLE IF EXISTS temp.bl_skip")
         shutil.rmtree(self.stage_dir, ignore_errors=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.backlinks import ImportResult, Site, import_backlinks
+from pipelines.backlinks import ImportResult, Site, import_backlinks, staging
 from pipelines.backlinks import store as store_module
 from pipelines.storedb import CrawlStore
 
@@ -182,3 +182,31 @@ def test_regions_read_by_workers_store_what_one_process_stores(
     assert one_first["result"][5] > 100  # links seen by both vendors
     vendors = {json.loads(row[18]) == ["ahrefs", "semrush"] for row in one_first["backlinks"]}
     assert vendors == {True, False}
+
+
+def test_keys_that_share_a_hash_are_told_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every key hashed alike: the real keys decide, and nothing is merged by mistake."""
+    files = write_exports(tmp_path)[:2]
+    query = (
+        "SELECT b.source_url, u.url, b.anchor, b.followed, b.lost, b.first_seen, b.last_seen, "
+        "b.metric_name, b.vendors, b.origins, b.links, b.conflicts FROM backlinks b "
+        "JOIN urls u ON u.id = b.target_id ORDER BY b.source_url, u.url"
+    )
+    with CrawlStore(tmp_path / "plain", create=True) as store:
+        plain = import_backlinks(store, files, site=SITE, workers=1)
+        expected = store.conn.execute(query).fetchall()
+
+    class Constant:
+        crc32 = adler32 = staticmethod(lambda *args: 0)
+
+    monkeypatch.setattr(staging, "zlib", Constant)
+    with CrawlStore(tmp_path / "colliding", create=True) as store:
+        colliding = import_backlinks(store, files, site=SITE, workers=1)
+        assert store.conn.execute(query).fetchall() == expected
+    assert (colliding.merged, colliding.multi_vendor, colliding.conflicts) == (
+        plain.merged,
+        plain.multi_vendor,
+        plain.conflicts,
+    )
