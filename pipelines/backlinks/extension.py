@@ -29,6 +29,9 @@ Settings (prefix ``BACKLINKS_``):
     Ask the spider to crawl the targets.
 ``BACKLINKS_REJECT_DETAILS`` (``1000``)
     Rejected rows kept with line and reason per file (all are counted).
+``BACKLINKS_WORKERS`` (``0``)
+    Processes that read large exports: 0 = one per core (at most 4), 1 = none
+    (everything in the crawl's process).
 
 URLs are normalised with the crawl's ``LINKSPIDER_TRACKING_PARAMS`` when set.
 """
@@ -76,6 +79,7 @@ class BacklinksConfig:
     schedule_targets: bool = True
     reject_details: int = 1000
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+    workers: int = 0
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
@@ -102,6 +106,9 @@ class BacklinksConfig:
         details = settings.getint("BACKLINKS_REJECT_DETAILS", 1000)
         if details < 0:
             raise ValueError("BACKLINKS_REJECT_DETAILS must be 0 or more")
+        workers = settings.getint("BACKLINKS_WORKERS", 0)
+        if workers < 0:
+            raise ValueError("BACKLINKS_WORKERS must be 0 (one per core) or more")
         tracking = settings.getlist("LINKSPIDER_TRACKING_PARAMS") or list(DEFAULT_TRACKING_PARAMS)
         return cls(
             enabled=settings.getbool("BACKLINKS_ENABLED", True),
@@ -110,6 +117,7 @@ class BacklinksConfig:
             schedule_targets=settings.getbool("BACKLINKS_SCHEDULE_TARGETS", True),
             reject_details=details,
             tracking_params=tuple(tracking),
+            workers=workers,
         )
 
 
@@ -182,6 +190,7 @@ class BacklinksImport:
                     columns=config.columns,
                     normaliser=normaliser,
                     reject_details=config.reject_details,
+                    workers=config.workers or None,
                 )
         except (BacklinkError, StoreError, sqlite3.Error) as exc:
             message = f"backlinks not imported, crawl stopped: {exc}"

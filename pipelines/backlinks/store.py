@@ -116,7 +116,7 @@ __all__ = [
 #: Link exports smaller than this (in all) are read in this process.
 PARALLEL_MIN_BYTES: Final = 16 << 20
 #: Bytes of an export one worker reads at a time.
-REGION_BYTES: Final = 16 << 20
+REGION_BYTES: Final = 8 << 20
 #: The table a large import writes before it replaces ``backlinks``.
 BUILDING: Final = "backlinks_building"
 
@@ -805,7 +805,7 @@ CREATE TEMP TABLE IF NOT EXISTS bl_skip (rowid INTEGER PRIMARY KEY);
 """
 _INLINE_KEY: Final = re.compile(r",\s*UNIQUE\s*\(\s*source_url\s*,\s*target_id\s*\)", re.I)
 _KEY_INDEX: Final = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON backlinks (source_url, target_id)"
+    "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON {table} (source_url, target_id)"
 )
 _CHUNK: Final = 900  # ids per query, below SQLite's parameter limit
 
@@ -937,10 +937,6 @@ _UPDATE_FROM: Final = (
     f"(SELECT {', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_merged.m m "
     "WHERE m.id = {table}.id) WHERE id IN (SELECT id FROM bl_merged.m)"
 )
-_INSERT_FRESH: Final = (
-    f"INSERT INTO {{table}} (id, {', '.join(_WRITE_COLUMNS)}) "
-    f"SELECT :base + n.rowid, {', '.join(f'n.{c}' for c in _WRITE_COLUMNS)} FROM bl_merged.n n"
-)
 
 
 @dataclass(frozen=True)
@@ -1052,6 +1048,7 @@ class _Import:
         self.pending: deque[tuple[Future[MergeResult], set[int], Any]] = deque()
         self.kept_stages: set[str] = set()  # stages a pending merge still reads
         self.to_merge: tuple[StageResult, np.ndarray, np.ndarray, int] | None = None
+        self.dropped_key = False  # the key index of backlinks, dropped to be rebuilt
         conn = self.conn
         count, max_id = conn.execute(
             "SELECT count(*), coalesce(max(id), 0) FROM backlinks"
@@ -1255,15 +1252,11 @@ class _Import:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute(_UPDATE_FROM.format(table=self.table))
-                fresh = conn.execute("SELECT rowid, met FROM bl_merged.n ORDER BY rowid").fetchall()
-                base = self.next_id - 1
-                if fresh:
-                    conn.execute(_INSERT_FRESH.format(table=self.table), {"base": base})
-                    self.next_id += len(fresh)
-                    self.added += len(fresh)
-                    met = np.array([m for _, m in fresh], dtype=np.int64)
-                    ids = np.array([base + r for r, _ in fresh], dtype=np.int64)
-                    self.seen.add(keys[met - 1], ids)
+                fresh = conn.execute(
+                    f"SELECT rowid, met, {_READ_BACK.replace('id, ', '', 1)} "
+                    "FROM bl_merged.n ORDER BY rowid"
+                ).fetchall()
+                made = self._add_fresh(fresh, keys)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -1271,11 +1264,44 @@ class _Import:
         finally:
             conn.execute("DETACH DATABASE bl_merged")
         self._touch(merged.touched)
-        self._touch((base + r, many, c) for r, many, c in merged.fresh_touched)
+        self._touch((made[r], many, c) for r, many, c in merged.fresh_touched)
         _remove(merged.path)
         self.kept_stages.discard(stage.path)
         _remove(stage.path)
         return True
+
+    def _add_fresh(self, fresh: Sequence[Sequence[Any]], keys: np.ndarray) -> dict[int, int]:
+        """Insert the new keys a worker's merge found (rare: keys that shared a hash).
+
+        A merge applied meanwhile may have made the same key (both met it while
+        the other's row was pending): then the two are merged. Returns the id
+        each row of ``n`` got.
+        """
+        conn, table = self.conn, self.table
+        made: dict[int, int] = {}
+        reader = _StoredRows()
+        for rowid, met, *values in fresh:
+            source_url, target_id = values[0], values[3]
+            found = conn.execute(
+                f"SELECT {_READ_BACK} FROM {table} WHERE source_url = ? AND target_id = ?",
+                (source_url, target_id),
+            ).fetchone()
+            target_url = self.store.url_of(target_id)
+            record = reader.record(values, target_url)
+            if found is None:
+                made[rowid] = self.next_id
+                self.next_id += 1
+                self.added += 1
+                self.seen.add(keys[met - 1 : met], np.array([made[rowid]], dtype=np.int64))
+                row = _RowMaker(self.targets).row(record)
+            else:
+                made[rowid] = found[0]
+                record = merge_records(reader.record(found[1:], target_url), record)
+                conn.execute(f"DELETE FROM {table} WHERE id = ?", (found[0],))
+                row = _RowMaker(self.targets).row(record)
+                self._touch([(found[0], len(record.vendors) > 1, tuple(record.conflicts))])
+            conn.execute(_INSERT.format(table=table), (*row, made[rowid]))
+        return made
 
     def drain(self) -> None:
         """Apply every pending merge."""
@@ -1288,6 +1314,8 @@ class _Import:
         """The import's last transaction: the new table in place, domains, target
         pages, known URLs, domain authority and the import records."""
         conn, store, result = self.conn, self.store, self.result
+        if self.build and not self.stored and self.pool is not None:
+            self._index_early()
         self.drain()
         if self.build:
             conn.execute("BEGIN IMMEDIATE")
@@ -1340,6 +1368,40 @@ class _Import:
         result.backlinks = store.count("backlinks")
         self._clean()
 
+    def _index_early(self) -> None:
+        """Index the new table while the workers still merge (nothing stored is kept).
+
+        Merges change no key column. The index takes its final name now, so the
+        key index of ``backlinks`` (empty, or replaced) is dropped first; an
+        import that fails after this puts it back.
+        """
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.dropped_key = (
+                conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'backlinks_key'"
+                ).fetchone()
+                is not None
+            )
+            conn.execute("DROP INDEX IF EXISTS backlinks_key")
+            self._index(BUILDING)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self.dropped_key = False
+            raise
+
+    def _index(self, table: str) -> None:
+        """Build the key index (a sort, with SQLite's helper threads)."""
+        conn = self.conn
+        (threads,) = conn.execute("PRAGMA threads").fetchone()
+        conn.execute(f"PRAGMA threads = {default_workers()}")
+        try:
+            conn.execute(_KEY_INDEX.format(table=table))
+        finally:
+            conn.execute(f"PRAGMA threads = {int(threads)}")
+
     def _put_in_place(self) -> None:
         """Replace ``backlinks`` with the table built, and index its key once."""
         conn = self.conn
@@ -1351,12 +1413,7 @@ class _Import:
         conn.execute("DROP VIEW IF EXISTS backlink_target_counts")
         conn.execute("DROP TABLE backlinks")
         conn.execute(f"ALTER TABLE {BUILDING} RENAME TO backlinks")
-        (threads,) = conn.execute("PRAGMA threads").fetchone()
-        conn.execute(f"PRAGMA threads = {default_workers()}")  # the index's sort, in parallel
-        try:
-            conn.execute(_KEY_INDEX)
-        finally:
-            conn.execute(f"PRAGMA threads = {int(threads)}")
+        self._index("backlinks")  # no-op when indexed early
         conn.execute(_VIEW)
 
     def abort(self) -> None:
@@ -1367,6 +1424,8 @@ class _Import:
         self._detach()
         if self.build:
             conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")
+        if self.dropped_key:
+            conn.execute(_KEY_INDEX.format(table="backlinks"))
         self._clean()
 
     def _clean(self) -> None:

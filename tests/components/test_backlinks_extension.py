@@ -31,12 +31,13 @@ def test_config_parses_and_checks_values() -> None:
                 "BACKLINKS_COLUMNS": "source=Referrer,target=Page",
                 "BACKLINKS_SCHEDULE_TARGETS": "False",
                 "BACKLINKS_REJECT_DETAILS": "5",
+                "BACKLINKS_WORKERS": "3",
                 "LINKSPIDER_TRACKING_PARAMS": ["ref", "utm_*"],
             }
         )
     )
     assert config.columns == {"source": "Referrer", "target": "Page"}
-    assert (config.schedule_targets, config.reject_details) == (False, 5)
+    assert (config.schedule_targets, config.reject_details, config.workers) == (False, 5, 3)
     assert config.tracking_params == ("ref", "utm_*")
     as_dict = BacklinksConfig.from_settings(Settings({"BACKLINKS_COLUMNS": {"source": "From"}}))
     assert as_dict.columns == {"source": "From"}
@@ -44,6 +45,7 @@ def test_config_parses_and_checks_values() -> None:
         ({"BACKLINKS_TARGET": "mailto:x@example.com"}, "is not an http"),
         ({"BACKLINKS_COLUMNS": "target=Page"}, "needs at least source"),
         ({"BACKLINKS_REJECT_DETAILS": -1}, "0 or more"),
+        ({"BACKLINKS_WORKERS": -1}, "BACKLINKS_WORKERS must be 0"),
     ):
         with pytest.raises(ValueError, match=message):
             BacklinksConfig.from_settings(Settings(bad))
