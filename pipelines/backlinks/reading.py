@@ -389,46 +389,50 @@ class BacklinkFile:
         """The bytes ``[start, end)`` of the file, buffered."""
         return io.BufferedReader(_Window(self._raw.fileno(), start, end), _READ_BUFFER)
 
-    def _decode(self, stream: IO[bytes], *, count_fallbacks: bool = True) -> Iterator[str]:
+    def _decode(self, stream: IO[bytes], *, region: bool = True) -> Iterator[str]:
+        """Lines of ``stream``; for the region's own lines (not those after it),
+        counted in :attr:`region_lines`, with the cp1252 fallbacks."""
         if self.encoding.startswith("utf-16") or self._cr_only:
-            yield from io.TextIOWrapper(
-                stream, encoding=self.encoding, errors="replace", newline=""
-            )
+            text = io.TextIOWrapper(stream, encoding=self.encoding, errors="replace", newline="")
+            if not region:
+                yield from text
+                return
+            for line in text:
+                self.region_lines += 1
+                yield line
             return
         if self.encoding == "cp1252":
             for raw in stream:
+                self.region_lines += region
                 yield raw.decode("cp1252", "replace")
             return
         for line_no, raw in enumerate(stream, 1):
+            self.region_lines += region
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError:
-                if count_fallbacks:
+                if region:
                     self._fallback_lines += 1
                     self._first_fallback = self._first_fallback or line_no
                 yield raw.decode("cp1252", "replace")
+        if region and self._fallback_lines and self._region is None:
+            self.warnings.append(
+                fallback_warning(self.name, self._fallback_lines, self._first_fallback)
+            )
 
     def _lines(self) -> Iterator[str]:
         """The lines of the file, or of the region; counted in :attr:`region_lines`."""
         if self._region is None:
-            stream = self._raw
-        else:
-            start, end = self._region
-            stream = self._window(max(start, self.data_start), end)
-        for text in self._decode(stream):
-            self.region_lines += 1
-            yield text
-        if self._fallback_lines and self._region is None:
-            self.warnings.append(
-                fallback_warning(self.name, self._fallback_lines, self._first_fallback)
-            )
+            return self._decode(self._raw)
+        start, end = self._region
+        return self._decode(self._window(max(start, self.data_start), end))
 
     def _overflow(self) -> Iterator[str]:
         """The lines after the region (they belong to the next region)."""
         end = self._region[1] if self._region is not None else None
         if end is None:
             return iter(())
-        return self._decode(self._window(end, None), count_fallbacks=False)
+        return self._decode(self._window(end, None), region=False)
 
     # -- rows ------------------------------------------------------------
 
@@ -487,17 +491,17 @@ class BacklinkFile:
                     return  # the next record starts after the region: the next one reads it
                 if split_line is not None and not replay:
                     # The common line is one whole record that str.split reads as csv would.
-                    text = next(region, None)
-                    if text is None:
-                        return
-                    fast = split_line(text)
-                    if fast is not None:
+                    for text in region:
+                        fast = split_line(text)
+                        if fast is None:
+                            replay.append(text)  # csv reads it (feed takes replayed lines first)
+                            break
                         self.line_num = start
                         start += 1
                         if fast:
                             yield fast
-                        continue
-                    replay.append(text)  # csv reads it (feed takes replayed lines first)
+                    else:
+                        return
                 try:
                     cells = next(reader)
                 except StopIteration:

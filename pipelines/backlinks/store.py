@@ -1118,13 +1118,15 @@ class _Import:
     def _apply(self, stage: StageResult, line_offset: int) -> None:
         conn = self.conn
         keys = np.frombuffer(stage.keys, dtype=np.int64)
-        ids = self.store.intern(stage.targets)
-        for url in stage.targets:
-            self.targets.setdefault(url, ids[url])
+        targets = self.targets
+        new = [url for url in stage.targets if url not in targets]
+        if new:
+            targets.update(self.store.intern(new))
+        # The stage's target indexes to urls.id, matched by SQLite (thousands per stage).
         conn.execute("DELETE FROM temp.bl_map")
-        conn.executemany(
-            "INSERT INTO temp.bl_map (t_idx, target_id) VALUES (?, ?)",
-            [(t_idx, ids[url]) for t_idx, url in enumerate(stage.targets)],
+        conn.execute(
+            "INSERT INTO temp.bl_map (t_idx, target_id) "
+            "SELECT t.t_idx, u.id FROM bl_stage.t t JOIN main.urls u ON u.url = t.url"
         )
         if self.stored and stage.rows:
             # Keys stored before the import: the unique index of `backlinks` finds them.
