@@ -15,6 +15,7 @@ from typing import Final
 
 from linkspider.scope import Scope, ScopeError
 from linkspider.urlnorm import UrlNormaliser
+from pipelines.backlinks.reading import exports_in_folder
 
 __all__ = ["KNOWN_ARGUMENTS", "ArgumentError", "CrawlArguments", "parse_arguments"]
 
@@ -127,15 +128,13 @@ def _existing_files(value: str) -> tuple[Path, ...]:
         name = part.strip()
         if not name:
             continue
-        path = Path(name).expanduser()
+        # Absolute, so the paths recorded in the run's meta still work when a
+        # later `scrapy report` runs from another folder.
+        path = Path(name).expanduser().resolve()
         if path.is_dir():
-            found = sorted(
-                child
-                for child in path.iterdir()
-                if child.is_file() and not child.name.startswith(".")
-            )
+            found = exports_in_folder(path)
             if not found:
-                raise ArgumentError(f"backlinks folder {name!r} has no files in it")
+                raise ArgumentError(f"backlinks folder {name!r} has no .csv or .tsv file in it")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -217,7 +216,7 @@ def parse_arguments(
     backlink_files = _existing_files(given["backlinks"]) if "backlinks" in given else ()
     priority_file = None
     if "priority" in given:
-        priority_file = Path(given["priority"].strip()).expanduser()
+        priority_file = Path(given["priority"].strip()).expanduser().resolve()
         if not priority_file.is_file():
             raise ArgumentError(f"priority={given['priority']!r}: no such file")
 

@@ -67,6 +67,7 @@ EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "linkspider.extensions.throttle.PoliteAutoThrottle": 0,
     "linkspider.extensions.gate.ResponseGate": 0,
+    "linkspider.extensions.report.ReportExtension": 1000,
 }
 ITEM_PIPELINES = {
     "pipelines.store.CrawlStorePipeline": 300,

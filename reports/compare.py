@@ -48,8 +48,9 @@ class PreviousRun:
     home_share: float
     leaked_share: float
     pages_crawled: int
-    priority: dict[str, tuple[str, float, int]]
+    priority: dict[str, tuple[str, float, int | None]]
     findings: dict[str, FindingRef]
+    findings_computed: bool = True
 
 
 def find_previous_report(
@@ -111,7 +112,11 @@ def load_previous(report_dir: Path) -> PreviousRun:
     try:
         headline = summary["headline"]
         priority = {
-            p["url"]: (str(p.get("title") or ""), float(p["equity"]), int(p["rank"]))
+            p["url"]: (
+                str(p.get("title") or ""),
+                float(p["equity"]),
+                None if p["rank"] is None else int(p["rank"]),
+            )
             for p in summary["priority_pages"]
         }
         site = str(summary["site"])
@@ -125,14 +130,17 @@ def load_previous(report_dir: Path) -> PreviousRun:
         raise ReportDataError(f"{summary_path}: missing or invalid field {exc}") from None
     findings_path = data / "findings.json"
     findings: dict[str, FindingRef] = {}
+    # A report built without the gap analysis says so ("computed": false).
+    findings_computed = findings_path.is_file()
     if findings_path.is_file():
         document = _read_json(findings_path)
         try:
+            findings_computed = document.get("computed", True) is not False
             for item in document["findings"]:
                 findings[str(item["id"])] = FindingRef(
                     str(item["id"]), str(item["title"]), item["severity"]
                 )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ReportDataError(f"{findings_path}: missing or invalid field {exc}") from None
     return PreviousRun(
         report_dir=Path(report_dir),
@@ -145,6 +153,7 @@ def load_previous(report_dir: Path) -> PreviousRun:
         pages_crawled=pages_crawled,
         priority=priority,
         findings=findings,
+        findings_computed=findings_computed,
     )
 
 
@@ -209,6 +218,7 @@ def compare_runs(
     current_live_urls: Callable[[], Iterable[str]],
     previous_live_urls: Callable[[], Iterable[str]],
     limit: int = 20,
+    findings_computed: bool = True,
 ) -> Comparison:
     """Build the view's comparison of this run with ``previous``.
 
@@ -227,13 +237,17 @@ def compare_runs(
         is iterated at most twice (hashing, then collecting a sample).
     limit : int
         Most findings and pages listed in each of fixed/new/gained/lost.
+    findings_computed : bool
+        Whether this run's findings were computed. When this run's or the
+        previous run's were not, no finding is called fixed or new.
 
     Returns
     -------
     Comparison
     """
-    current_findings = {f.id: f for f in findings}
-    fixed = [f for fid, f in previous.findings.items() if fid not in current_findings]
+    compared = findings_computed and previous.findings_computed
+    current_findings = {f.id: f for f in findings} if compared else {}
+    fixed = [f for fid, f in previous.findings.items() if compared and fid not in current_findings]
     new = [f for fid, f in current_findings.items() if fid not in previous.findings]
     order = {"high": 0, "medium": 1, "low": 2}
     fixed.sort(key=lambda f: order.get(f.severity, 3))
@@ -278,4 +292,5 @@ def compare_runs(
         pages_gained_total=gained_total,
         pages_lost=lost,
         pages_lost_total=lost_total,
+        findings_compared=compared,
     )

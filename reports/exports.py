@@ -14,6 +14,7 @@ so a reader never sees half a file.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,11 +32,13 @@ __all__ = [
     "FLOWS_COLUMNS",
     "FORMULA_TRIGGERS",
     "LINKS_COLUMNS",
+    "NOT_COMPUTED_NOTE",
     "PAGES_COLUMNS",
     "RECOMMENDATIONS_COLUMNS",
     "FlowRow",
     "SafeCsvWriter",
     "atomic_open",
+    "links_fingerprint",
     "neutralise",
     "summary_document",
     "write_backlinks_csv",
@@ -368,15 +371,27 @@ def write_backlinks_csv(store: CrawlStore, path: Path) -> int:
 # -- JSON -----------------------------------------------------------------------------
 
 
-def write_findings_json(path: Path, findings: Iterable[Finding]) -> int:
+#: What summary.json and findings.json say when the gap analysis did not run.
+NOT_COMPUTED_NOTE: Final = (
+    "not computed: this report was built without the gap analysis and link "
+    "recommendations, so an empty list here does not mean there is nothing to fix"
+)
+
+
+def write_findings_json(path: Path, findings: Iterable[Finding], *, computed: bool = True) -> int:
     """Write ``findings.json``: every finding with all its pages, streamed one by one.
 
-    The document is ``{"schema_version": 1, "findings": [...]}``; each finding
-    has the fields of :class:`reports.view.Finding`.
+    The document is ``{"schema_version": 1, "computed": true, "findings": [...]}``;
+    each finding has the fields of :class:`reports.view.Finding`. With
+    ``computed=False`` (no gap analysis ran) the list is empty and a ``note``
+    says why.
     """
     count = 0
+    head: dict[str, object] = {"schema_version": EXPORT_SCHEMA_VERSION, "computed": computed}
+    if not computed:
+        head["note"] = NOT_COMPUTED_NOTE
     with atomic_open(path) as stream:
-        stream.write(f'{{"schema_version": {EXPORT_SCHEMA_VERSION}, "findings": [')
+        stream.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "findings": [')
         for finding in findings:
             stream.write(",\n" if count else "\n")
             stream.write(json.dumps(asdict(finding), ensure_ascii=False, allow_nan=False))
@@ -450,20 +465,56 @@ def summary_document(view: ReportView) -> dict[str, Any]:
         "priority_source": view.priority.source,
         "top_fixes": [asdict(fix) for fix in summary.top_fixes],
         "findings": {
+            "computed": view.findings.computed,
             "high": view.findings.high,
             "medium": view.findings.medium,
             "low": view.findings.low,
+            **({} if view.findings.computed else {"note": NOT_COMPUTED_NOTE}),
         },
         "recommendations": {
+            "computed": view.recommendations.computed,
             "links": view.recommendations.links_total,
             "redirects": view.recommendations.redirects_total,
             "set_gain": view.recommendations.set_gain,
+            **({} if view.recommendations.computed else {"note": NOT_COMPUTED_NOTE}),
         },
     }
 
 
-def write_summary_json(path: Path, view: ReportView) -> None:
-    """Write ``summary.json`` (see :func:`summary_document`)."""
+def write_summary_json(
+    path: Path, view: ReportView, *, exports: dict[str, Any] | None = None
+) -> None:
+    """Write ``summary.json`` (see :func:`summary_document`).
+
+    ``exports``, when given, is added under the key ``exports``: each export's
+    row count, and where ``links.csv`` came from (see :func:`links_fingerprint`).
+    """
+    document = summary_document(view)
+    if exports is not None:
+        document["exports"] = exports
     with atomic_open(path) as stream:
-        json.dump(summary_document(view), stream, ensure_ascii=False, indent=2, allow_nan=False)
+        json.dump(document, stream, ensure_ascii=False, indent=2, allow_nan=False)
         stream.write("\n")
+
+
+def links_fingerprint(store: CrawlStore) -> str:
+    """What ``links.csv`` is made of, in a few cheap numbers.
+
+    ``links.csv`` depends only on the crawl's ``links``, ``urls`` and ``pages``
+    rows, which change only when a crawl runs (or resumes) into the store,
+    never when backlinks are imported or the model is re-weighted. The link
+    and page counts, the highest source id and the crawl's progress and end
+    stamps change whenever they do, so a ``links.csv`` written for the same
+    fingerprint can be reused instead of streaming every link again.
+    """
+    links, last_source = store.conn.execute("SELECT count(*), max(src_id) FROM links").fetchone()
+    pages = store.conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+    facts = {
+        "store": str(store.path.resolve()),
+        "links": links,
+        "last_source": last_source,
+        "pages": pages,
+        "finished_at": store.get_meta("finished_at"),
+        "progress": store.get_meta("progress"),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:32]

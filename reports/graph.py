@@ -803,11 +803,16 @@ def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) 
     clock = time.perf_counter()
     no_row_outcome = np.where(seen_internal, O_UNCRAWLED, O_EXTERNAL).astype(np.uint8)
     pending = resolved.outcome == _O_NO_ROW
-    ends = np.unique(final[redirect_src[pending[redirect_src]]])
+    # No link says whether these are internal: redirect ends nobody links, and
+    # URLs known only from outside the link graph (backlink targets imported
+    # after the crawl or left by a cap, sitemap URLs a cap cut off).
+    outside_ids = _unfetched_known_ids(conn, size)
+    loose = np.concatenate([redirect_src, outside_ids])
+    ends = np.unique(final[loose[pending[loose]]])
     ends = ends[~seen_internal[ends]]
     if ends.size:
-        # A redirect to a URL no page links: internal when it is on a host we crawled.
-        hosts = {_host(url) for url in urls}
+        # Internal when on a host of the site: a start URL's or one we fetched pages from.
+        hosts = {_host(url) for url in urls} | {_host(url) for url in _start_urls(store)}
         for url_id, url in _urls_of(conn, ends.tolist()):
             if _host(url) in hosts:
                 no_row_outcome[url_id] = O_UNCRAWLED
@@ -899,6 +904,23 @@ def _urls_of(conn: sqlite3.Connection, ids: list[int]) -> Iterable[tuple[int, st
             yield int(url_id), str(url)
 
 
+def _unfetched_known_ids(conn: sqlite3.Connection, size: int) -> np.ndarray:
+    """Ids from ``known_urls`` and backlink targets that have no page row.
+
+    The anti-join runs in SQLite: at a million known URLs it returns only the
+    few left unfetched, several times faster than reading them all.
+    """
+    unfetched = "NOT IN (SELECT url_id FROM pages)"
+    query = f"SELECT url_id FROM known_urls WHERE url_id {unfetched}"
+    has_backlinks = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backlinks'"
+    ).fetchone()
+    if has_backlinks:
+        query += f" UNION SELECT target_id FROM backlinks WHERE target_id {unfetched}"
+    ids = np.fromiter((row[0] for row in conn.execute(query)), dtype=np.int64)
+    return ids[(ids >= 0) & (ids < size)]
+
+
 def _load_backlinks(conn: sqlite3.Connection) -> BacklinkVotes:
     """Live followed backlinks, one vote per (referring domain, target URL)."""
     try:
@@ -936,6 +958,14 @@ def _load_backlinks(conn: sqlite3.Connection) -> BacklinkVotes:
     )
 
 
+def _start_urls(store: CrawlStore) -> list[str]:
+    """The run's start URLs (meta ``start_urls``), normalised."""
+    start_urls = store.get_meta("start_urls") or []
+    if isinstance(start_urls, str):
+        start_urls = [start_urls]
+    return [normalise_url(url) or url for url in start_urls if isinstance(url, str)]
+
+
 def _start_nodes(
     store: CrawlStore,
     conn: sqlite3.Connection,
@@ -945,14 +975,10 @@ def _start_nodes(
 ) -> np.ndarray:
     """Nodes the start URLs resolve to (meta ``start_urls`` and known start URLs)."""
     ids: set[int] = set()
-    start_urls = store.get_meta("start_urls") or []
-    if isinstance(start_urls, str):
-        start_urls = [start_urls]
-    for url in start_urls:
-        if isinstance(url, str):
-            url_id = store.url_id(normalise_url(url) or url)
-            if url_id is not None:
-                ids.add(url_id)
+    for url in _start_urls(store):
+        url_id = store.url_id(url)
+        if url_id is not None:
+            ids.add(url_id)
     ids.update(
         int(r[0]) for r in conn.execute("SELECT url_id FROM known_urls WHERE source = 'start'")
     )

@@ -445,14 +445,16 @@ class PriorityPage:
         The page.
     equity : float
         Share of all authority it holds.
-    score : float
-        0-100 score.
-    rank : int
-        Its rank by equity among all pages.
+    score : float or None
+        0-100 score (``None`` for a group of pages, which has no single score).
+    rank : int or None
+        Its rank by equity among all pages (a group: its best page's rank;
+        ``None`` when it matched no crawled page).
     depth : int or None
-        Click depth from the start URL (``None``: not reachable by links).
+        Click depth from the start URL (``None``: not reachable by links; a
+        group: its shallowest page).
     inlinks : int
-        Unique internal pages linking to it.
+        Unique internal pages linking to it (a group: from outside the group).
     referring_domains : int
         Domains with a backlink to it.
     contributors : list of Contribution
@@ -461,19 +463,29 @@ class PriorityPage:
         Findings that concern it.
     routes : list of Route
         Its best routes from the top landing pages, most probable first.
+    pages : int
+        Crawled pages it stands for: 1 for a page; for a priority entry that
+        is a pattern (``re:...``, a ``*`` glob, a guessed URL template) the
+        pages it matched, with ``url`` holding the pattern; 0 when it matched
+        no crawled page.
+    note : str
+        How the entry was resolved, in words, when it needs saying (e.g.
+        "resolves to no page: broken"); ``""`` otherwise.
     """
 
     url: str
     title: str
     equity: float
-    score: float
-    rank: int
+    score: float | None
+    rank: int | None
     depth: int | None
     inlinks: int
     referring_domains: int
     contributors: list[Contribution]
     findings: list[FindingRef]
     routes: list[Route]
+    pages: int = 1
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,12 +554,18 @@ class FindingGroup:
 
 @dataclass(frozen=True, slots=True)
 class FindingsSection:
-    """Every finding group, and the counts by severity over all findings."""
+    """Every finding group, and the counts by severity over all findings.
+
+    ``computed`` is ``False`` when the report was built without the gap
+    analysis: the section then says so instead of claiming there is nothing
+    to find.
+    """
 
     groups: list[FindingGroup]
     high: int
     medium: int
     low: int
+    computed: bool = True
 
     @property
     def total(self) -> int:
@@ -620,7 +638,8 @@ class RecommendationsSection:
 
     ``set_gain`` is the model's predicted change in the priority pages' share
     when every recommended link is added together (computed for the set, not
-    summed from the rows).
+    summed from the rows). ``computed`` is ``False`` when the report was built
+    without the recommender.
     """
 
     links: list[LinkRecommendation]
@@ -628,6 +647,7 @@ class RecommendationsSection:
     set_gain: float
     redirects: list[RedirectRecommendation]
     redirects_total: int
+    computed: bool = True
 
 
 # -- 6. pages -------------------------------------------------------------------------
@@ -695,8 +715,9 @@ class VendorRow:
     """What one backlink export contributed.
 
     ``rows`` is what its files held, ``backlinks`` the merged backlinks it
-    reported, ``unique`` those no other vendor reported, ``metric`` the
-    authority metric it carries (``""`` for none).
+    reported, ``unique`` those no other vendor reported, ``followed`` the live
+    followed ones among them, ``lost`` those marked lost, ``metric`` the
+    authority metric(s) its exports carry (``""`` for none).
     """
 
     vendor: str
@@ -757,8 +778,9 @@ class LandingRow:
 class BacklinksSection:
     """Backlinks per vendor and merged; lost equity; anchors; landing pages.
 
-    ``merged`` counts merged backlinks, ``followed`` the followed ones among
-    them, ``lost_share`` the share of deposits lost to dead targets.
+    ``merged`` counts merged backlinks, ``followed`` the live (not lost),
+    followed ones among them, ``lost_share`` the share of deposits lost to dead
+    targets.
     """
 
     vendors: list[VendorRow]
@@ -797,6 +819,8 @@ class Comparison:
     Headline pairs are ``(before, after)`` shares; ``fixed``/``new`` list
     findings present only before/only now, ``pages_gained``/``pages_lost`` live
     pages (200 HTML) present only now/only before, each with its total.
+    ``findings_compared`` is ``False`` when either run was reported without the
+    gap analysis (then ``fixed`` and ``new`` are empty: nothing can be said).
     """
 
     previous_run: str
@@ -814,6 +838,7 @@ class Comparison:
     pages_gained_total: int
     pages_lost: list[str]
     pages_lost_total: int
+    findings_compared: bool = True
 
 
 # -- the whole report ----------------------------------------------------------------------

@@ -42,7 +42,7 @@ __all__ = [
 #: Delimiters we sniff for, in order of preference on a tie.
 DELIMITERS: Final = ("\t", ";", ",")
 #: File suffixes taken from a folder.
-EXPORT_SUFFIXES: Final = (".csv", ".tsv", ".txt")
+EXPORT_SUFFIXES: Final = (".csv", ".tsv")
 #: Physical lines one quoted field may span before we call its quote broken.
 MAX_RECORD_LINES: Final = 50
 _SAMPLE_BYTES: Final = 65536
@@ -62,14 +62,35 @@ _SIGNATURES: Final = (
 )
 
 
+def exports_in_folder(folder: Path) -> list[Path]:
+    """The backlink exports in a folder: its ``.csv`` and ``.tsv`` files, sorted by name.
+
+    Parameters
+    ----------
+    folder : Path
+        An existing folder.
+
+    Returns
+    -------
+    list of Path
+        The exports; hidden files (editor and OS litter) are left out.
+    """
+    return sorted(
+        child
+        for child in folder.iterdir()
+        if child.is_file()
+        and not child.name.startswith(".")
+        and child.suffix.lower() in EXPORT_SUFFIXES
+    )
+
+
 def expand_backlink_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Expand the paths a user gave into export files.
 
     Parameters
     ----------
     paths : iterable of str or Path
-        Files, folders (every ``.csv``, ``.tsv`` and ``.txt`` file in them,
-        sorted by name) or comma-separated lists of either.
+        Files, folders (see :func:`exports_in_folder`) or comma-separated lists of either.
 
     Returns
     -------
@@ -84,11 +105,9 @@ def expand_backlink_paths(paths: Iterable[str | Path]) -> list[Path]:
                 continue
             path = Path(part.strip()).expanduser()
             if path.is_dir():
-                found = sorted(
-                    p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES
-                )
+                found = exports_in_folder(path)
                 if not found:
-                    raise UnreadableExportError(f"{path}: folder holds no .csv, .tsv or .txt file")
+                    raise UnreadableExportError(f"{path}: folder holds no .csv or .tsv file")
                 out.extend(found)
             else:
                 out.append(path)

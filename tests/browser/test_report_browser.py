@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,13 +106,16 @@ OpenReport = Callable[..., Opened]
 def open_report(browser: Browser, tmp_path: Path) -> Iterator[OpenReport]:
     contexts: list[BrowserContext] = []
 
-    def opener(view: ReportView | None = None, *, width: int = 1280) -> Opened:
-        files = write_report(view or fixture_view(), tmp_path / f"report{len(contexts)}")
+    def opener(
+        view: ReportView | None = None, *, width: int = 1280, html: Path | None = None
+    ) -> Opened:
+        if html is None:
+            html = write_report(view or fixture_view(), tmp_path / f"report{len(contexts)}").html
         context = browser.new_context(viewport={"width": width, "height": 900})
         contexts.append(context)
         context.add_init_script(RECORD_VIOLATIONS)
         page = context.new_page()
-        opened = Opened(page, files.html.as_uri())
+        opened = Opened(page, html.as_uri())
 
         def on_console(message: ConsoleMessage) -> None:
             if message.type in ("error", "warning"):
@@ -239,3 +244,32 @@ def test_narrow_screen_has_no_horizontal_page_scroll(open_report: OpenReport) ->
     assert page.evaluate("document.documentElement.scrollWidth") <= 420
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "report-narrow.png")
+
+
+def test_the_report_of_a_real_crawl(open_report: OpenReport, tmp_path: Path) -> None:
+    """The demo's own report, written by the extension at the end of ``scrapy demo``."""
+    run_dir = tmp_path / "demo"
+    process = subprocess.run(
+        [sys.executable, "-m", "scrapy", "demo", "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    opened = open_report(html=run_dir / "report" / "index.html")
+    page = opened.page
+    assert opened.console == []
+    assert opened.errors == []
+    assert opened.violations() == []
+    assert opened.requests == [opened.url]
+    assert page.title().startswith("Link equity report: 127.0.0.1:")
+    assert page.locator("svg.sankey path.band").count() > 10
+    assert page.locator("#priority-table tbody tr").count() > 0
+    page.locator("#pages-table thead th", has_text="Inlinks").locator("button").click()
+    inlinks = [float(v) for v in _column(page, "pages-table", 6)]
+    assert inlinks == sorted(inlinks, reverse=True) and inlinks[0] > inlinks[-1]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "report-demo.png", full_page=True)
+    page.locator("#budget").screenshot(path=ARTIFACTS / "report-demo-budget.png")

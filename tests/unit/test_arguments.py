@@ -91,5 +91,21 @@ def test_bad_line_in_url_list_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_empty_backlinks_folder(tmp_path: Path) -> None:
-    with pytest.raises(ArgumentError, match="has no files"):
+    (tmp_path / "notes.txt").write_text("not an export", "utf-8")
+    with pytest.raises(ArgumentError, match=r"has no \.csv or \.tsv file"):
         parse_arguments({"url": U, "backlinks": str(tmp_path)})
+
+
+def test_backlinks_folder_takes_csv_and_tsv_and_paths_become_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("b.TSV", "a.csv", "readme.md", ".hidden.csv"):
+        (exports / name).write_text("x", "utf-8")
+    (tmp_path / "money.txt").write_text("/shop/\n", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = parse_arguments({"url": U, "backlinks": "exports", "priority": "money.txt"})
+    assert args.backlink_files == (exports / "a.csv", exports / "b.TSV")
+    assert args.priority_file == tmp_path / "money.txt"
+    assert all(path.is_absolute() for path in (*args.backlink_files, args.priority_file))

@@ -301,3 +301,20 @@ def test_storebuilder_writes_link_rows(tmp_path: Path) -> None:
             "SELECT ord, anchor, rel, followed, position, internal FROM links ORDER BY ord"
         ).fetchall()
     assert rows == [(0, "Shop", None, 1, 1, 1), (1, "", "nofollow", 0, 0, 0)]
+
+
+def test_unfetched_urls_known_from_outside_are_internal_on_the_sites_hosts(
+    tmp_path: Path,
+) -> None:
+    # Backlinks imported after the crawl (or cut off by a cap) and sitemap URLs
+    # a cap left over have no page row and no link saying they are internal.
+    site = StoreBuilder()
+    site.page("/", "/a").page("/a")
+    site.backlink("https://blog.example.com/1", "/old-product", authority=0.5)
+    site.backlink("https://blog.example.com/2", "https://shop.site.test/x", authority=0.5)
+    site.known("/only-in-sitemap", "sitemap")
+    graph = build(tmp_path, site)
+    assert graph.resolve("https://site.test/old-product").outcome == "uncrawled"
+    assert graph.resolve("https://site.test/only-in-sitemap").outcome == "uncrawled"
+    # Another host of the domain was not crawled: outside, as the crawl's scope said.
+    assert graph.resolve("https://shop.site.test/x").outcome == "external"
