@@ -15,6 +15,7 @@ from typing import Final
 
 from linkspider.scope import Scope, ScopeError
 from linkspider.urlnorm import UrlNormaliser
+from pipelines.backlinks.reading import exports_in_folder
 
 __all__ = ["KNOWN_ARGUMENTS", "ArgumentError", "CrawlArguments", "parse_arguments"]
 
@@ -131,13 +132,7 @@ def _existing_files(value: str) -> tuple[Path, ...]:
         # later `scrapy report` runs from another folder.
         path = Path(name).expanduser().resolve()
         if path.is_dir():
-            found = sorted(
-                child
-                for child in path.iterdir()
-                if child.is_file()
-                and not child.name.startswith(".")
-                and child.suffix.lower() in (".csv", ".tsv")
-            )
+            found = exports_in_folder(path)
             if not found:
                 raise ArgumentError(f"backlinks folder {name!r} has no .csv or .tsv file in it")
             files.extend(found)

@@ -63,6 +63,7 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
 EXTENSIONS = {
+    "pipelines.backlinks.extension.BacklinksImport": 500,  # -a backlinks=: import at open
     "scrapy.extensions.throttle.AutoThrottle": None,
     "linkspider.extensions.throttle.PoliteAutoThrottle": 0,
     "linkspider.extensions.gate.ResponseGate": 0,

@@ -154,9 +154,11 @@ CREATE TABLE IF NOT EXISTS backlinks (
     metric_value   REAL,                 -- as the vendor gave it
     authority      REAL,                 -- metric scaled to [0, 1]; NULL when unknown
     vendors        TEXT NOT NULL,        -- JSON list of vendors that reported it
-    origins        TEXT NOT NULL,        -- JSON list of [file, line]
-    UNIQUE (source_url, target_id)
+    origins        TEXT NOT NULL         -- JSON list of [file, line]
 );
+-- The key, as an index of its own: a bulk import writes a new table without it
+-- and indexes it once (much cheaper than keeping it up to date row by row).
+CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON backlinks (source_url, target_id);
 """
 
 # Created when the crawl is finalised: maintaining them during millions of

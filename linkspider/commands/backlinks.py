@@ -87,6 +87,10 @@ class Command(ScrapyCommand):
             DEFAULT_TRACKING_PARAMS
         )
         normaliser = UrlNormaliser(tracking_params=tuple(tracking))
+        workers = self.settings.getint("BACKLINKS_WORKERS", 0)
+        if workers < 0:
+            self._fail("BACKLINKS_WORKERS must be 0 (one per core) or more")
+            return
         try:
             columns = parse_column_map(opts.columns) if opts.columns else None
         except ValueError as exc:
@@ -113,6 +117,7 @@ class Command(ScrapyCommand):
                     columns=columns,
                     normaliser=normaliser,
                     replace=opts.replace,
+                    workers=workers or None,
                 )
                 for line in describe_import(result, details=opts.details):
                     print(line)

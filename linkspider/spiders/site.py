@@ -474,7 +474,12 @@ class SiteSpider(Spider):
             self.fail("robots_unavailable", f"{message}. Try again later.")
 
     def fail(self, reason: str, message: str) -> None:
-        """End the crawl because it cannot do its job; ``message`` is one line for the user."""
+        """End the crawl because it cannot do its job; ``message`` is one line for the user.
+
+        Before the crawl runs (a ``spider_opened`` handler), this only records
+        the message: the caller stops the crawl by raising
+        ``CloseSpider(reason)``, which Scrapy honours before any request.
+        """
         if self.fatal_error is None:
             self.fatal_error = message
             self.crawler.stats.set_value("linkspider/fatal_error", message)
@@ -483,7 +488,7 @@ class SiteSpider(Spider):
             engine = self.crawler.engine
         except RuntimeError:
             return  # not crawling yet: nothing to close
-        if engine.spider is not None:
+        if engine.spider is not None and engine.running:
             deferred_from_coro(engine.close_spider_async(reason=reason))
 
     # -- start -----------------------------------------------------------

@@ -6,7 +6,14 @@ them into ``<spider.run_dir>/crawl.sqlite`` through its own store connection,
 and asks the spider to crawl every distinct target
 (``spider.schedule_known_url(url, "backlink")``), so targets no internal link
 reaches are crawled too. An unreadable or unrecognised file stops the crawl
-before it starts (close reason ``backlinks_error``) with one clear log line.
+before any request (close reason ``backlinks_error``) with one clear log line;
+a spider with ``fail(reason, message)`` (the site spider) records that line
+as the run's fatal error, which ``scrapy crawl`` prints last.
+
+The spider opens the run's store first (the store pipeline opens before
+``spider_opened``); the import writes ``known_urls`` rows with ``INSERT OR
+IGNORE``, as the pipeline does, so the targets it records and the ones the
+spider hands the pipeline never clash.
 
 Settings (prefix ``BACKLINKS_``):
 
@@ -22,6 +29,9 @@ Settings (prefix ``BACKLINKS_``):
     Ask the spider to crawl the targets.
 ``BACKLINKS_REJECT_DETAILS`` (``1000``)
     Rejected rows kept with line and reason per file (all are counted).
+``BACKLINKS_WORKERS`` (``0``)
+    Processes that read large exports: 0 = one per core (at most 4), 1 = none
+    (everything in the crawl's process).
 
 URLs are normalised with the crawl's ``LINKSPIDER_TRACKING_PARAMS`` when set.
 """
@@ -55,6 +65,9 @@ __all__ = ["BacklinksConfig", "BacklinksImport"]
 
 logger = logging.getLogger(__name__)
 
+#: The crawl's finish reason when an export cannot be imported.
+_CLOSE_REASON = "backlinks_error"
+
 
 @dataclass(frozen=True)
 class BacklinksConfig:
@@ -66,6 +79,7 @@ class BacklinksConfig:
     schedule_targets: bool = True
     reject_details: int = 1000
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+    workers: int = 0
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
@@ -92,6 +106,9 @@ class BacklinksConfig:
         details = settings.getint("BACKLINKS_REJECT_DETAILS", 1000)
         if details < 0:
             raise ValueError("BACKLINKS_REJECT_DETAILS must be 0 or more")
+        workers = settings.getint("BACKLINKS_WORKERS", 0)
+        if workers < 0:
+            raise ValueError("BACKLINKS_WORKERS must be 0 (one per core) or more")
         tracking = settings.getlist("LINKSPIDER_TRACKING_PARAMS") or list(DEFAULT_TRACKING_PARAMS)
         return cls(
             enabled=settings.getbool("BACKLINKS_ENABLED", True),
@@ -100,6 +117,7 @@ class BacklinksConfig:
             schedule_targets=settings.getbool("BACKLINKS_SCHEDULE_TARGETS", True),
             reject_details=details,
             tracking_params=tuple(tracking),
+            workers=workers,
         )
 
 
@@ -155,7 +173,11 @@ class BacklinksImport:
     def spider_opened(self, spider: Spider) -> None:
         """Read, merge and store the exports, then schedule their targets."""
         config = self.config
-        normaliser = UrlNormaliser(tracking_params=config.tracking_params)
+        # The crawl's own normaliser when the spider offers it: targets must
+        # compare equal to the links the crawl finds.
+        normaliser = getattr(spider, "normaliser", None)
+        if not isinstance(normaliser, UrlNormaliser):
+            normaliser = UrlNormaliser(tracking_params=config.tracking_params)
         site = Site.from_urls(_start_urls(spider), normaliser=normaliser)
         run_dir = Path(spider.run_dir)  # type: ignore[attr-defined]
         try:
@@ -168,10 +190,18 @@ class BacklinksImport:
                     columns=config.columns,
                     normaliser=normaliser,
                     reject_details=config.reject_details,
+                    workers=config.workers or None,
                 )
         except (BacklinkError, StoreError, sqlite3.Error) as exc:
-            logger.error("Backlinks not imported, crawl stopped: %s", exc)
-            raise CloseSpider("backlinks_error") from None
+            message = f"backlinks not imported, crawl stopped: {exc}"
+            fail = getattr(spider, "fail", None)
+            if callable(fail):
+                # The site spider records it as the run's fatal error (the store's
+                # meta, the last line of `scrapy crawl`) and logs it once.
+                fail(_CLOSE_REASON, message)
+            else:
+                logger.error("%s", message)
+            raise CloseSpider(_CLOSE_REASON) from None
         for line in describe_import(result, details=5):
             logger.info("Backlinks: %s", line)
         stats = self.crawler.stats

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from linkspider.urlnorm import UrlNormaliser, registrable_domain
 from pipelines.backlinks.formats import (
@@ -68,7 +68,14 @@ from pipelines.backlinks.values import (
     scale_metric,
 )
 
-__all__ = ["HEADER_SEARCH_ROWS", "ParsedExport", "Record", "parse_backlinks"]
+__all__ = [
+    "HEADER_SEARCH_ROWS",
+    "ParsedExport",
+    "Record",
+    "parse_backlinks",
+    "parse_region",
+    "problem_warning",
+]
 
 #: How many leading rows may precede the header (Moz puts 5-6 summary lines first).
 HEADER_SEARCH_ROWS: Final = 50
@@ -76,6 +83,7 @@ HEADER_SEARCH_ROWS: Final = 50
 DEFAULT_REJECT_DETAILS: Final = 1000
 
 Record = Backlink | ReferringDomain | TargetPage
+_T = TypeVar("_T")
 _FALSY_FLAGS: Final = frozenset({"", "0", "false", "no", "n", "-"})
 # Columns whose unreadable value costs the row: yes/no flags.
 _CHECKED_FIELDS: Final = (
@@ -224,14 +232,16 @@ class ParsedExport:
         else:
             entry[0] += 1
 
+    @property
+    def problems(self) -> dict[str, list[Any]]:
+        """Unreadable values that did not cost their row: ``{column: [count, first
+        line, first problem]}`` (the warnings are made from them)."""
+        return self._problems
+
     def _finish(self) -> None:
         self._drain_bad_lines()
         for column, (count, line, example) in self._problems.items():
-            self.report.warnings.append(
-                f"{self._file}: {count} unreadable value(s) in column {column!r}, left empty "
-                f"(first: line {line}, {example})"
-            )
-        self._problems.clear()
+            self.report.warnings.append(problem_warning(self._file, column, count, line, example))
 
     def _explain(self, cells: Sequence[str], problem: CellValueError) -> str:
         """Name the column behind an unreadable yes/no value."""
@@ -283,6 +293,24 @@ class ParsedExport:
         if kind == KIND_DOMAINS:
             return self._domains()
         return self._target_pages()
+
+    def links_as(self, make: Callable[..., _T]) -> Iterator[_T]:
+        """The link records, each built by ``make`` instead of :class:`Backlink`.
+
+        ``make`` takes :class:`Backlink`'s fields, positionally and in order: a
+        bulk import builds its own rows without a ``Backlink`` per row.
+
+        Raises
+        ------
+        ValueError
+            For an export of referring domains or target pages.
+        """
+        if self.format.kind != KIND_LINKS:
+            raise ValueError(f"{self._file}: not an export of links")
+        if self._consumed:
+            raise RuntimeError("a ParsedExport can be iterated once")
+        self._consumed = True
+        return self._links(make)
 
     def _flag_reader(
         self,
@@ -467,7 +495,7 @@ class ParsedExport:
 
         return metric
 
-    def _links(self) -> Iterator[Backlink]:
+    def _links(self, make: Callable[..., Any] = Backlink) -> Iterator[Any]:
         index = self._index
         fmt = self.format
         report = self.report
@@ -586,7 +614,7 @@ class ParsedExport:
                 if not followed:
                     nofollow_count += 1
                 domains.add(source_domain)
-                yield Backlink(
+                yield make(
                     source_url,
                     source_host,
                     source_domain,
@@ -719,6 +747,14 @@ class ParsedExport:
             self._finish()
 
 
+def problem_warning(file: str, column: str, count: int, line: int, example: str) -> str:
+    """The warning for a column's unreadable values (see :attr:`ParsedExport.problems`)."""
+    return (
+        f"{file}: {count} unreadable value(s) in column {column!r}, left empty "
+        f"(first: line {line}, {example})"
+    )
+
+
 def _trailing_blank(cells: Sequence[str], width: int) -> bool:
     """Extra cells that are all empty (a trailing delimiter) do not make a row ragged."""
     return len(cells) > width and not any(cell.strip() for cell in cells[width:])
@@ -848,6 +884,41 @@ def parse_backlinks(
         site=site,
         target=target,
         urls=urls or ExportUrls(normaliser),
+        reject_details=reject_details,
+    )
+
+
+def parse_region(
+    rows: Iterable[Sequence[str]],
+    *,
+    fmt: ExportFormat,
+    header: list[str],
+    file: str,
+    site: Site | None = None,
+    target: str | None = None,
+    urls: ExportUrls | None = None,
+    reject_details: int = DEFAULT_REJECT_DETAILS,
+) -> ParsedExport:
+    """Normalise rows that follow a header already recognised (a region of a file).
+
+    Like :func:`parse_backlinks` for an export whose format and header were
+    found by reading its start: ``rows`` (a :class:`BacklinkFile` region) hold
+    no header, and line numbers count from the region's first line.
+    """
+    line_attr = getattr(rows, "line_num", None)
+    bad_lines = getattr(rows, "bad_lines", None)
+    return ParsedExport(
+        iter(rows),
+        fmt,
+        header,
+        0,
+        line_of=(lambda: rows.line_num) if isinstance(line_attr, int) else None,  # type: ignore[attr-defined]
+        line_source=rows if isinstance(line_attr, int) else None,
+        bad_lines=bad_lines if isinstance(bad_lines, list) else None,
+        file=file,
+        site=site,
+        target=target,
+        urls=urls or ExportUrls(),
         reject_details=reject_details,
     )
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from pipelines.backlinks.model import UnreadableExportError
 
@@ -34,18 +35,20 @@ __all__ = [
     "MAX_RECORD_LINES",
     "BacklinkFile",
     "expand_backlink_paths",
+    "fallback_warning",
     "read_backlinks",
 ]
 
 #: Delimiters we sniff for, in order of preference on a tie.
 DELIMITERS: Final = ("\t", ";", ",")
 #: File suffixes taken from a folder.
-EXPORT_SUFFIXES: Final = (".csv", ".tsv", ".txt")
+EXPORT_SUFFIXES: Final = (".csv", ".tsv")
 #: Physical lines one quoted field may span before we call its quote broken.
 MAX_RECORD_LINES: Final = 50
 _SAMPLE_BYTES: Final = 65536
 _SNIFF_ROWS: Final = 60
 _FIELD_LIMIT: Final = 1 << 20  # 1 MiB: no export has a longer cell
+_READ_BUFFER: Final = 1 << 20
 _DELIMITER_NAMES: Final = {"\t": "tab", ";": "semicolon", ",": "comma"}
 # An unclosed quote is closed by feeding csv this "line": the record ends there.
 _CLOSE_QUOTE: Final = '"\n'
@@ -59,14 +62,35 @@ _SIGNATURES: Final = (
 )
 
 
+def exports_in_folder(folder: Path) -> list[Path]:
+    """The backlink exports in a folder: its ``.csv`` and ``.tsv`` files, sorted by name.
+
+    Parameters
+    ----------
+    folder : Path
+        An existing folder.
+
+    Returns
+    -------
+    list of Path
+        The exports; hidden files (editor and OS litter) are left out.
+    """
+    return sorted(
+        child
+        for child in folder.iterdir()
+        if child.is_file()
+        and not child.name.startswith(".")
+        and child.suffix.lower() in EXPORT_SUFFIXES
+    )
+
+
 def expand_backlink_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Expand the paths a user gave into export files.
 
     Parameters
     ----------
     paths : iterable of str or Path
-        Files, folders (every ``.csv``, ``.tsv`` and ``.txt`` file in them,
-        sorted by name) or comma-separated lists of either.
+        Files, folders (see :func:`exports_in_folder`) or comma-separated lists of either.
 
     Returns
     -------
@@ -81,15 +105,85 @@ def expand_backlink_paths(paths: Iterable[str | Path]) -> list[Path]:
                 continue
             path = Path(part.strip()).expanduser()
             if path.is_dir():
-                found = sorted(
-                    p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES
-                )
+                found = exports_in_folder(path)
                 if not found:
-                    raise UnreadableExportError(f"{path}: folder holds no .csv, .tsv or .txt file")
+                    raise UnreadableExportError(f"{path}: folder holds no .csv or .tsv file")
                 out.extend(found)
             else:
                 out.append(path)
     return list(dict.fromkeys(out))
+
+
+class _Window(io.RawIOBase):
+    """Bytes ``[start, end)`` of an open file (``end`` ``None``: to its end), read with
+    ``os.pread`` so that several windows on one file do not share a position."""
+
+    def __init__(self, fd: int, start: int, end: int | None) -> None:
+        super().__init__()
+        self._fd = fd
+        self._pos = start
+        self._end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        if self._end is not None:
+            size = min(size, self._end - self._pos)
+        if size <= 0:
+            return 0
+        data = os.pread(self._fd, size, self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def fallback_warning(name: str, count: int, first: int) -> str:
+    """The warning for lines of a UTF-8 file that were read as Windows-1252."""
+    return f"{name}: {count} line(s) not valid UTF-8, read as Windows-1252 (first: line {first})"
+
+
+def _find_aligned(fd: int, newline: bytes, position: int, origin: int) -> int | None:
+    """Offset of the first ``newline`` at or after ``position`` that starts a code unit
+    (its distance from ``origin`` is a multiple of its length), or ``None``."""
+    unit = len(newline)
+    while True:
+        block = os.pread(fd, _READ_BUFFER, position)
+        if len(block) < unit:
+            return None
+        index = block.find(newline)
+        while index >= 0 and (position + index - origin) % unit:
+            index = block.find(newline, index + 1)
+        if index >= 0:
+            return position + index
+        position += len(block) - len(block) % unit
+
+
+def _line_splitter(delimiter: str) -> Callable[[str], list[str] | None]:
+    """``line -> cells`` for the lines ``str.split`` reads exactly as :mod:`csv` does.
+
+    Two shapes cover nearly every export line: no quote at all (Semrush,
+    Majestic), or every field quoted (Ahrefs "for Excel"). For the second, the
+    line is split on ``"<delimiter>"`` and accepted only when its quotes are
+    exactly the two around each field, so no field holds a quote, an escaped
+    quote or the start of a multi-line field. Anything else (``None``) goes to
+    :mod:`csv`. A blank line gives ``[]``, as :mod:`csv` does.
+    """
+    between = f'"{delimiter}"'
+
+    def split_line(line: str) -> list[str] | None:
+        body = line.rstrip("\r\n")
+        if "\x00" in body or "\r" in body:
+            return None
+        if '"' not in body:
+            return body.split(delimiter) if body else []
+        if len(body) < 2 or body[0] != '"' or body[-1] != '"':
+            return None
+        cells = body[1:-1].split(between)
+        return cells if body.count('"') == 2 * len(cells) else None
+
+    return split_line
 
 
 def _sniff_encoding(sample: bytes, name: str) -> tuple[str, int, list[str]]:
@@ -167,6 +261,8 @@ class BacklinkFile:
         ``utf-8``, ``utf-16-le``, ``utf-16-be`` or ``cp1252``.
     bom : bool
         Whether the file started with a byte-order mark.
+    data_start : int
+        Byte offset of the text (after the byte-order mark).
     delimiter : str
         ``\\t``, ``;`` or ``,``.
     width : int
@@ -178,15 +274,40 @@ class BacklinkFile:
     bad_lines : list of (int, str, str)
         ``(line, code, reason)`` of lines that could not be split into a row;
         the parser reports them as rejected rows.
+
+    A *region* (``region=(start, end)``, byte offsets of line starts) reads
+    only the records that start in ``[start, end)``, so that several
+    processes can read one large file: lines are numbered from the region's
+    first line, ``skip`` lines at its start are passed over (the previous
+    region's last record used them), and a record that starts before ``end``
+    but runs past it is read to its end. After iteration, :attr:`region_lines`
+    is the number of physical lines in the region and :attr:`overrun` the
+    number of lines after it that such a record took.
     """
 
-    def __init__(self, path: str | Path, *, name: str | None = None) -> None:
+    #: Split plain lines with ``str.split`` (see :func:`_line_splitter`); the
+    #: tests turn it off to check that both ways give the same rows.
+    fast: bool = True
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        region: tuple[int, int | None] | None = None,
+        skip: int = 0,
+    ) -> None:
         self.path = Path(path)
         self.name = name or str(path)
         self.line_num = 0
         self.bad_lines: list[tuple[int, str, str]] = []
         self.warnings: list[str] = []
+        self.region_lines = 0
+        self.overrun = 0
         self._fallback_lines = 0
+        self._first_fallback = 0
+        self._region = region
+        self._skip = skip
         try:
             self._raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         except FileNotFoundError:
@@ -212,6 +333,7 @@ class BacklinkFile:
         encoding, skip, warnings = _sniff_encoding(sample, self.name)
         self.encoding = encoding
         self.bom = skip > 0
+        self.data_start = skip
         self.warnings.extend(warnings)
         body = sample[skip:]
         if encoding.startswith("utf-16"):
@@ -225,6 +347,8 @@ class BacklinkFile:
         if not text.strip():
             raise UnreadableExportError(f"{self.name}: is empty")
         self.delimiter, self.width = _sniff_delimiter(text)
+        #: Bytes per line in the first 64 KiB (to estimate a file's rows from its size).
+        self.sample_bytes_per_line = max(1, len(body) // max(1, text.count("\n")))
         self._raw.seek(skip)
         # Lines end in "\n" for nearly every export; a file using bare "\r"
         # (old Mac) needs the text layer's universal newlines instead.
@@ -240,47 +364,134 @@ class BacklinkFile:
         """Lines read as cp1252 because they were not valid UTF-8."""
         return self._fallback_lines
 
+    @property
+    def first_fallback_line(self) -> int:
+        """The first of them (0 when none)."""
+        return self._first_fallback
+
+    @property
+    def splittable(self) -> bool:
+        """Whether the file can be read in regions (its lines end in ``\\n``)."""
+        return not self._cr_only
+
+    def regions(self, size: int) -> list[tuple[int, int | None]]:
+        """Cut the file into regions of about ``size`` bytes, at line starts.
+
+        Returns
+        -------
+        list of (int, int or None)
+            ``(start, end)`` byte offsets for ``region=``; the first starts at
+            0 (the file's start), the last ends at ``None`` (its end). One
+            region when the file is small or its lines end in a bare ``\r``.
+        """
+        fd = self._raw.fileno()
+        total = os.fstat(fd).st_size
+        if self._cr_only or total - self.data_start <= size:
+            return [(0, None)]
+        newline = {"utf-16-le": b"\n\x00", "utf-16-be": b"\x00\n"}.get(self.encoding, b"\n")
+        unit = len(newline)  # the newline's code unit: 2 bytes in UTF-16, else 1
+        starts = [0]
+        position = self.data_start + size
+        while position < total:
+            position += (position - self.data_start) % unit
+            found = _find_aligned(fd, newline, position, self.data_start)
+            if found is None or found + unit >= total:
+                break
+            starts.append(found + unit)
+            position = found + unit + size
+        ends: list[int | None] = [*starts[1:], None]
+        return list(zip(starts, ends, strict=True))
+
     # -- lines -----------------------------------------------------------
 
-    def _lines(self) -> Iterator[str]:
+    def _window(self, start: int, end: int | None) -> IO[bytes]:
+        """The bytes ``[start, end)`` of the file, buffered."""
+        return io.BufferedReader(_Window(self._raw.fileno(), start, end), _READ_BUFFER)
+
+    def _decode(self, stream: IO[bytes], *, region: bool = True) -> Iterator[str]:
+        """Lines of ``stream``; for the region's own lines (not those after it),
+        counted in :attr:`region_lines`, with the cp1252 fallbacks."""
         if self.encoding.startswith("utf-16") or self._cr_only:
-            text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="replace", newline="")
-            yield from text
+            text = io.TextIOWrapper(stream, encoding=self.encoding, errors="replace", newline="")
+            if not region:
+                yield from text
+                return
+            for line in text:
+                self.region_lines += 1
+                yield line
             return
         if self.encoding == "cp1252":
-            for raw in self._raw:
+            for raw in stream:
+                self.region_lines += region
                 yield raw.decode("cp1252", "replace")
             return
-        first_fallback = 0
-        for line_no, raw in enumerate(self._raw, 1):
+        for line_no, raw in enumerate(stream, 1):
+            self.region_lines += region
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError:
-                self._fallback_lines += 1
-                first_fallback = first_fallback or line_no
+                if region:
+                    self._fallback_lines += 1
+                    self._first_fallback = self._first_fallback or line_no
                 yield raw.decode("cp1252", "replace")
-        if self._fallback_lines:
+        if region and self._fallback_lines and self._region is None:
             self.warnings.append(
-                f"{self.name}: {self._fallback_lines} line(s) not valid UTF-8, read as "
-                f"Windows-1252 (first: line {first_fallback})"
+                fallback_warning(self.name, self._fallback_lines, self._first_fallback)
             )
+
+    def _lines(self) -> Iterator[str]:
+        """The lines of the file, or of the region; counted in :attr:`region_lines`."""
+        if self._region is None:
+            return self._decode(self._raw)
+        start, end = self._region
+        return self._decode(self._window(max(start, self.data_start), end))
+
+    def _overflow(self) -> Iterator[str]:
+        """The lines after the region (they belong to the next region)."""
+        end = self._region[1] if self._region is not None else None
+        if end is None:
+            return iter(())
+        return self._decode(self._window(end, None), region=False)
 
     # -- rows ------------------------------------------------------------
 
     def __iter__(self) -> Iterator[list[str]]:
-        lines = self._lines()
+        region = self._lines()
+        overflow: Iterator[str] | None = None
         replay: deque[str] = deque()  # lines to read again after a broken record
         consumed: list[str] = []  # the physical lines of the record being read
         limit = MAX_RECORD_LINES
+        split_line = _line_splitter(self.delimiter) if self.fast else None
+        # Lines after the region are read only to finish a record that started in
+        # it: they are counted where they are (the tail of `consumed`, then of
+        # `replay` when that record is broken and its lines are read again).
+        taken_after = consumed_after = replayed_after = 0
+        for skipped in range(self._skip):
+            if next(region, None) is None:
+                # The record that took these lines runs past this region too.
+                self.overrun = self._skip - skipped
+                return
 
         def feed() -> Iterator[str]:
+            nonlocal overflow, taken_after, consumed_after, replayed_after
             while True:
                 if replay:
+                    if len(replay) <= replayed_after:
+                        replayed_after -= 1
+                        consumed_after += 1
                     text = replay.popleft()
                 else:
-                    found = next(lines, None)
+                    found = next(region, None)
                     if found is None:
-                        return
+                        if not consumed:
+                            return
+                        if overflow is None:
+                            overflow = self._overflow()
+                        found = next(overflow, None)
+                        if found is None:
+                            return
+                        taken_after += 1
+                        consumed_after += 1
                     text = found
                 consumed.append(text)
                 if len(consumed) > limit:
@@ -292,45 +503,69 @@ class BacklinkFile:
         reader = csv.reader(feed(), delimiter=delimiter)
         width = self.width
         bad = self.bad_lines
-        start = 1  # physical line where the next record starts
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                if not replay:
-                    return
-                # The file ended inside a broken quote: read the lines it swallowed again.
-                reader = csv.reader(feed(), delimiter=delimiter)
-                continue
-            except csv.Error as exc:
-                if not consumed:
-                    return
-                bad.append((start, "csv", f"unreadable row ({exc})"))
-            else:
-                taken = len(consumed)
-                if taken == 1:
-                    consumed.clear()
-                    self.line_num = start
-                    start += 1
-                    if cells:
+        start = self._skip + 1  # physical line where the next record starts
+        try:
+            while True:
+                if replay and len(replay) <= replayed_after:
+                    return  # the next record starts after the region: the next one reads it
+                if split_line is not None and not replay:
+                    # The common line is one whole record that str.split reads as csv would.
+                    for text in region:
+                        fast = split_line(text)
+                        if fast is None:
+                            replay.append(text)  # csv reads it (feed takes replayed lines first)
+                            break
+                        self.line_num = start
+                        start += 1
+                        if fast:
+                            yield fast
+                    else:
+                        return
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    if not replay or len(replay) <= replayed_after:
+                        return
+                    # The file ended inside a broken quote: read the lines it swallowed again.
+                    reader = csv.reader(feed(), delimiter=delimiter)
+                    continue
+                except csv.Error as exc:
+                    if not consumed:
+                        return
+                    bad.append((start, "csv", f"unreadable row ({exc})"))
+                else:
+                    taken = len(consumed)
+                    if taken == 1:
+                        consumed.clear()
+                        consumed_after = 0
+                        self.line_num = start
+                        start += 1
+                        if cells:
+                            yield cells
+                        continue
+                    # A record over several lines: a quoted field with line breaks, or a
+                    # quote that never closes. Keep it when it closed in time with the
+                    # file's usual width.
+                    if taken <= limit and (len(cells) == width or width <= 1):
+                        consumed.clear()
+                        consumed_after = 0
+                        self.line_num = start
+                        start += taken
                         yield cells
-                    continue
-                # A record over several lines: a quoted field with line breaks, or a
-                # quote that never closes. Keep it when it closed in time with the
-                # file's usual width.
-                if taken <= limit and (len(cells) == width or width <= 1):
-                    consumed.clear()
-                    self.line_num = start
-                    start += taken
-                    yield cells
-                    continue
-                bad.append(
-                    (start, "quotes", "unbalanced quotes: the row's quoted field never closes")
-                )
-            # Reject the record's first line and read the others again as rows.
-            replay.extendleft(reversed(consumed[1 : limit + 1]))
-            consumed.clear()
-            start += 1
+                        continue
+                    bad.append(
+                        (start, "quotes", "unbalanced quotes: the row's quoted field never closes")
+                    )
+                # Reject the record's first line and read the others again as rows
+                # (a record never starts after the region, so lines after it are in
+                # consumed[1:]).
+                replay.extendleft(reversed(consumed[1 : limit + 1]))
+                replayed_after += consumed_after
+                consumed_after = 0
+                consumed.clear()
+                start += 1
+        finally:
+            self.overrun = taken_after - replayed_after
 
     # -- lifecycle -------------------------------------------------------
 

@@ -15,32 +15,51 @@ Tables (additive to :mod:`pipelines.storedb`; the full reference is in
 
 How an import writes (memory stays flat however large the exports):
 
-1. every link record read is appended to a temporary table (``bl_stage``, in
-   SQLite's temp database on disk) with a hash of its key (source URL, target
-   URL); referring domains and target pages, which are few, stay in memory;
-2. keys seen more than once (or already stored, when adding) are found with
-   one ``GROUP BY``; every other record is copied into ``backlinks`` by one
-   ``INSERT ... SELECT`` in the unique index's order;
-3. the records of repeated keys are read back group by group and merged by
+1. link records are staged in private SQLite files
+   (:mod:`pipelines.backlinks.staging`), with a 64-bit hash of each key
+   (source URL, target URL); large exports are read in regions by worker
+   processes, one stage per region; referring domains and target pages,
+   which are few, stay in memory;
+2. each stage, in reading order, is copied into the backlinks table by one
+   ``INSERT ... SELECT``, leaving out the records whose key was seen before
+   (the hashes, in sorted numpy arrays; keys already stored are found with the
+   store's unique index);
+3. the records left out are merged by
    :func:`~pipelines.backlinks.merging.merge_records` (the one implementation
-   of the merge rules), then inserted, or update the stored backlink.
+   of the merge rules) into the row they repeat, in reading order, after
+   comparing the real keys.
 
-An import is one transaction: a failure leaves the store as it was. Without
-``replace`` the new records merge into the backlinks already stored, by the
-same rules as within an import; ``replace`` starts the backlink tables afresh.
+An import is atomic: a failure leaves the store as it was. When the run has
+no backlinks yet (or ``replace``), or the import is large, the rows are
+written to a new table (``backlinks_building``, one transaction per stage, so
+the crawl's pipeline is never kept waiting), which then replaces
+``backlinks`` in one transaction that also builds its unique index once,
+writes domains, target pages, known URLs and the import records. Otherwise
+the import is one transaction on ``backlinks`` itself. Without ``replace``
+the new records merge into the backlinks already stored, by the same rules
+as within an import.
 """
 
 from __future__ import annotations
 
-import gc
+import contextlib
+import dataclasses
 import json
+import multiprocessing
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+import numpy as np
 
 from linkspider.urlnorm import UrlNormaliser
 from pipelines.backlinks.merging import (
@@ -51,21 +70,40 @@ from pipelines.backlinks.merging import (
     merge_records,
 )
 from pipelines.backlinks.model import (
+    KIND_LINKS,
     Backlink,
     BacklinkError,
     ImportReport,
     MergedBacklink,
     ReferringDomain,
+    Reject,
     TargetPage,
 )
-from pipelines.backlinks.parsing import ParsedExport, Record, parse_backlinks
-from pipelines.backlinks.reading import BacklinkFile, expand_backlink_paths, read_backlinks
+from pipelines.backlinks.parsing import ParsedExport, Record, parse_backlinks, problem_warning
+from pipelines.backlinks.reading import (
+    BacklinkFile,
+    expand_backlink_paths,
+    fallback_warning,
+    read_backlinks,
+)
+from pipelines.backlinks.staging import (
+    STAGE_COLUMNS,
+    RegionResult,
+    RegionTask,
+    Stager,
+    StageResult,
+    gc_paused,
+    links_count,
+    stage_region,
+    staged_record,
+)
 from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.storedb import CrawlStore
 
 __all__ = [
     "BACKLINK_COLUMNS",
     "ImportResult",
+    "default_workers",
     "ensure_backlink_schema",
     "fill_domain_authority",
     "gc_paused",
@@ -74,6 +112,13 @@ __all__ = [
     "site_of_store",
     "write_backlinks",
 ]
+
+#: Link exports smaller than this (in all) are read in this process.
+PARALLEL_MIN_BYTES: Final = 16 << 20
+#: Bytes of an export one worker reads at a time.
+REGION_BYTES: Final = 8 << 20
+#: The table a large import writes before it replaces ``backlinks``.
+BUILDING: Final = "backlinks_building"
 
 #: Columns added to the store's ``backlinks`` table: (name, declaration).
 BACKLINK_COLUMNS: Final = (
@@ -134,6 +179,9 @@ CREATE TABLE IF NOT EXISTS backlink_imports (
     rejects            TEXT NOT NULL,    -- JSON [[line, code, reason], ...] (first ones)
     warnings           TEXT NOT NULL     -- JSON list of strings
 );
+"""
+#: Per target: links, referring pages and domains, and the domains that deposit equity.
+_VIEW: Final = """
 CREATE VIEW IF NOT EXISTS backlink_target_counts AS
     SELECT target_id,
            sum(links)                    AS links,
@@ -141,7 +189,7 @@ CREATE VIEW IF NOT EXISTS backlink_target_counts AS
            count(DISTINCT source_domain) AS referring_domains,
            count(DISTINCT CASE WHEN followed AND NOT lost THEN source_domain END)
                                          AS live_followed_domains
-    FROM backlinks GROUP BY target_id;
+    FROM backlinks GROUP BY target_id
 """
 
 _WRITE_COLUMNS: Final = (
@@ -172,12 +220,16 @@ _WRITE_COLUMNS: Final = (
     "conflicts",
     "authority_source",
 )
+# Templates: {table} is ``backlinks``, or the table an import builds to replace it.
 _INSERT: Final = (
-    f"INSERT INTO backlinks ({', '.join(_WRITE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_WRITE_COLUMNS))})"
+    f"INSERT INTO {{table}} ({', '.join(_WRITE_COLUMNS)}, id) "
+    f"VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) + 1))})"
 )
+#: The key columns lead _WRITE_COLUMNS; a merge never changes them.
+_KEY_COLUMNS: Final = 4
 _UPDATE: Final = (
-    f"UPDATE backlinks SET {', '.join(f'{c} = ?' for c in _WRITE_COLUMNS)} WHERE id = ?"
+    f"UPDATE {{table}} SET {', '.join(f'{c} = ?' for c in _WRITE_COLUMNS[_KEY_COLUMNS:])} "
+    "WHERE id = ?"
 )
 _READ_BACK: Final = (
     "id, source_url, source_host, source_domain, target_id, anchor, followed, nofollow, ugc, "
@@ -185,15 +237,11 @@ _READ_BACK: Final = (
     "authority, vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, conflicts, "
     "authority_source"
 )
-_BATCH: Final = 20_000
 
 
 def _json(value: Any) -> str:
     """Compact JSON, the same bytes for the same value however the row was built."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-_LOOKUP_CHUNK: Final = 400  # key pairs per lookup query (2 parameters each)
 
 
 def ensure_backlink_schema(store: CrawlStore) -> None:
@@ -203,6 +251,7 @@ def ensure_backlink_schema(store: CrawlStore) -> None:
         if name not in have:
             store.conn.execute(f"ALTER TABLE backlinks ADD COLUMN {name} {declaration}")
     store.executescript(_SCHEMA)
+    store.conn.execute(_VIEW)
 
 
 def site_of_store(store: CrawlStore, *, normaliser: UrlNormaliser | None = None) -> Site | None:
@@ -336,6 +385,11 @@ def open_exports(
     return opened
 
 
+def default_workers() -> int:
+    """Worker processes for a large import: one per core, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def import_backlinks(
     store: CrawlStore,
     paths: Iterable[str | Path],
@@ -347,6 +401,7 @@ def import_backlinks(
     replace: bool = False,
     reject_details: int = 1000,
     on_file: Callable[[ImportReport], None] | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Read, merge and store backlink exports (the whole import).
 
@@ -370,6 +425,10 @@ def import_backlinks(
         Rejected rows listed per file (all are counted).
     on_file : callable, optional
         Called with each file's report once the file is read.
+    workers : int, optional
+        Processes that read large exports (default :func:`default_workers`);
+        1 reads everything in this process. Link exports under
+        :data:`PARALLEL_MIN_BYTES` in all are read in this process anyway.
 
     Returns
     -------
@@ -380,6 +439,8 @@ def import_backlinks(
     BacklinkError
         A file is unreadable or unrecognised (nothing is written then).
     """
+    started = time.perf_counter()
+    normaliser = normaliser or UrlNormaliser()
     exports = open_exports(
         paths,
         site=site,
@@ -388,413 +449,992 @@ def import_backlinks(
         urls=ExportUrls(normaliser),
         reject_details=reject_details,
     )
-    reports: list[ImportReport] = []
+    try:
+        ensure_backlink_schema(store)
+        workers = default_workers() if workers is None else workers
+        link_bytes = sum(
+            handle.path.stat().st_size
+            for handle, parsed in exports
+            if parsed.format.kind == KIND_LINKS
+        )
+        stored = store.count("backlinks")
+        # A large import builds a new table: worth it when what is stored is not
+        # much larger than what comes (it is copied into the new table first).
+        parallel = (
+            workers > 1
+            and link_bytes >= PARALLEL_MIN_BYTES
+            and (replace or stored == 0 or _estimated_rows(exports) * 2 >= stored)
+        )
+        if parallel:
+            return _import_in_parallel(
+                store,
+                exports,
+                site=site,
+                target=target,
+                columns=columns,
+                tracking_params=normaliser.tracking_params,
+                replace=replace,
+                reject_details=reject_details,
+                on_file=on_file,
+                workers=workers,
+                started=started,
+            )
+        reports: list[ImportReport] = []
 
-    def records() -> Iterator[Record]:
-        try:
+        def stage(stager: Stager, merger: BacklinkMerger) -> None:
             for handle, parsed in exports:
-                yield from parsed
+                stager.add_export(parsed, merger)
                 parsed.report.warnings[:0] = handle.warnings
                 reports.append(parsed.report)
                 handle.close()
                 if on_file is not None:
                     on_file(parsed.report)
-        finally:
-            for handle, _ in exports:
-                handle.close()
 
-    return write_backlinks(store, records(), reports, replace=replace)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk import.
-
-    An import allocates millions of short-lived objects per second; the
-    collector's passes over them cost more than the parsing (measured: merging
-    in memory cost 5x more with it on). Nothing an import builds has reference
-    cycles, so nothing is lost by pausing; cycles made meanwhile are collected after.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
+        return _write(store, stage, reports, replace=replace, started=started)
     finally:
-        if enabled:
-            gc.enable()
+        for handle, _ in exports:
+            handle.close()
 
 
-def _links_count(origins: Sequence[tuple[str, int]]) -> int:
-    if len(origins) == 1:
-        return 1
-    return max(Counter(file for file, _ in origins).values())
+def _estimated_rows(exports: Sequence[tuple[BacklinkFile, ParsedExport]]) -> int:
+    """Link rows the exports hold, roughly (file size over the sample's bytes per line)."""
+    rows = 0
+    for handle, parsed in exports:
+        if parsed.format.kind == KIND_LINKS:
+            rows += handle.path.stat().st_size // max(1, handle.sample_bytes_per_line)
+    return rows
 
 
-# Flag bits of a staged record.
-_FOLLOWED, _NOFOLLOW, _UGC, _SPONSORED, _IMAGE, _LOST, _REL_REPORTED, _LOST_REPORTED = (
-    1 << i for i in range(8)
-)
-_STAGE_SCHEMA: Final = """
-CREATE TEMP TABLE bl_stage (
-    key            INTEGER NOT NULL,     -- hash of (source URL, target URL), this import only
-    source_url     TEXT NOT NULL,
-    source_host    TEXT NOT NULL,
-    source_domain  TEXT NOT NULL,
-    t_idx          INTEGER NOT NULL,     -- bl_stage_targets.t_idx
-    anchor         TEXT NOT NULL,
-    flags          INTEGER NOT NULL,     -- the _FOLLOWED ... _LOST_REPORTED bits
-    lost_date      TEXT,
-    first_seen     TEXT,
-    last_seen      TEXT,
-    metric_name    TEXT,
-    metric_value   REAL,
-    authority      REAL,
-    file_idx       INTEGER,              -- bl_stage_files.file_idx (single records)
-    line           INTEGER,
-    vendors        TEXT,                 -- JSON, merged records only
-    origins        TEXT,                 -- JSON, merged records only
-    conflicts      TEXT,                 -- JSON, merged records only
-    rel_seen       TEXT,                 -- merged records only
-    lost_seen      TEXT,                 -- merged records only
-    links          INTEGER               -- merged records only
-);
-CREATE TEMP TABLE bl_stage_files (file_idx INTEGER PRIMARY KEY, file TEXT, vendor TEXT);
-CREATE TEMP TABLE bl_stage_targets (
-    t_idx INTEGER PRIMARY KEY, url TEXT NOT NULL, target_id INTEGER
-);
-CREATE TEMP TABLE bl_stage_multi (key INTEGER PRIMARY KEY);
-"""
-_STAGE_DROP: Final = """
-DROP TABLE IF EXISTS temp.bl_stage;
-DROP TABLE IF EXISTS temp.bl_stage_files;
-DROP TABLE IF EXISTS temp.bl_stage_targets;
-DROP TABLE IF EXISTS temp.bl_stage_multi;
-"""
-_STAGE_ONE: Final = (
-    "INSERT INTO bl_stage (key, source_url, source_host, source_domain, t_idx, anchor, flags, "
-    "lost_date, first_seen, last_seen, metric_name, metric_value, authority, file_idx, line) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_STAGE_MERGED: Final = (
-    "INSERT INTO bl_stage (key, source_url, source_host, source_domain, t_idx, anchor, flags, "
-    "lost_date, first_seen, last_seen, metric_name, metric_value, authority, vendors, origins, "
-    "conflicts, rel_seen, lost_seen, links) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_STAGE_COLUMNS: Final = (
-    "s.key, s.source_url, s.source_host, s.source_domain, s.t_idx, s.anchor, s.flags, "
-    "s.lost_date, s.first_seen, s.last_seen, s.metric_name, s.metric_value, s.authority, "
-    "s.file_idx, s.line, s.vendors, s.origins, s.conflicts, s.rel_seen, s.lost_seen"
-)
-# Records seen once are copied by SQLite itself, in the unique index's order.
-_COPY_SINGLES: Final = f"""
-INSERT INTO backlinks ({", ".join(_WRITE_COLUMNS)})
-SELECT s.source_url, s.source_host, s.source_domain, t.target_id, s.anchor,
-       s.flags & 1, (s.flags >> 1) & 1, (s.flags >> 2) & 1, (s.flags >> 3) & 1,
-       (s.flags >> 4) & 1, (s.flags >> 5) & 1,
-       s.lost_date, s.first_seen, s.last_seen, s.metric_name, s.metric_value, s.authority,
-       coalesce(s.vendors, json_array(f.vendor)),
-       coalesce(s.origins, json_array(json_array(f.file, s.line))),
-       (s.flags >> 6) & 1, (s.flags >> 7) & 1,
-       CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen
-            WHEN (s.flags >> 6) & 1 THEN coalesce(s.last_seen, s.first_seen) END,
-       CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen
-            WHEN (s.flags >> 7) & 1 THEN coalesce(
-                nullif(max(coalesce(s.last_seen, ''), coalesce(s.lost_date, '')), ''),
-                s.first_seen) END,
-       coalesce(s.links, 1), s.conflicts, CASE WHEN s.authority IS NOT NULL THEN 'link' END
-FROM bl_stage s
-JOIN bl_stage_targets t ON t.t_idx = s.t_idx
-LEFT JOIN bl_stage_files f ON f.file_idx = s.file_idx
-WHERE s.key NOT IN (SELECT key FROM bl_stage_multi)
-ORDER BY s.source_url, t.target_id
-"""
-_STAGE_BATCH: Final = 10_000
+def write_backlinks(
+    store: CrawlStore,
+    records: Iterable[Record | MergedBacklink] | BacklinkMerger,
+    reports: Sequence[ImportReport] = (),
+    *,
+    replace: bool = False,
+) -> ImportResult:
+    """Merge records into the store (atomically), streaming them.
+
+    Parameters
+    ----------
+    store : CrawlStore
+    records : iterable or BacklinkMerger
+        Link, referring-domain and target-page records in reading order (what
+        :class:`ParsedExport` objects yield, chained), or a merger's contents
+        (its links, referring domains and target pages). Consumed once;
+        ``reports`` may be filled while it is consumed.
+    reports : sequence of ImportReport
+        Per-file reports, recorded in ``backlink_imports``.
+    replace : bool
+        Delete the run's backlinks, domains, target pages and imports first.
+
+    Returns
+    -------
+    ImportResult
+    """
+
+    def stage(stager: Stager, merger: BacklinkMerger) -> None:
+        stager.add(records, merger)
+        if isinstance(records, BacklinkMerger):
+            merger.domains.update(records.domains)
+            merger.target_pages.update(records.target_pages)
+
+    return _write(store, stage, reports, replace=replace, started=time.perf_counter())
 
 
-class _Stage:
-    """Link records of one import, staged in SQLite's temp database."""
+def _write(
+    store: CrawlStore,
+    stage: Callable[[Stager, BacklinkMerger], None],
+    reports: Sequence[ImportReport],
+    *,
+    replace: bool,
+    started: float,
+) -> ImportResult:
+    """Stage records in this process (``stage`` fills a stager), then apply them."""
+    ensure_backlink_schema(store)
+    stored = store.count("backlinks")
+    run = _Import(store, replace=replace, build=replace or stored == 0)
+    try:
+        with gc_paused():
+            stager = Stager(run.stage_path())
+            try:
+                stage(stager, run.merger)
+            except BaseException:
+                stager.abandon()
+                raise
+            staged = stager.finish()
+            run.result.read_seconds = time.perf_counter() - started
+            run.apply(staged)
+            run.finish(list(reports))
+    except BaseException:
+        run.abort()
+        raise
+    run.result.seconds = time.perf_counter() - started
+    return run.result
 
-    def __init__(self, store: CrawlStore) -> None:
-        self.conn = store.conn
-        self.conn.executescript(_STAGE_DROP + _STAGE_SCHEMA)
-        self.targets: dict[str, int] = {}
-        self.files: dict[tuple[str, str], int] = {}
-        self.rows = 0
-        self._ones: list[tuple[Any, ...]] = []
-        self._inserts: list[tuple[Any, ...]] = []  # merged records, new to the store
-        self._updates: list[tuple[Any, ...]] = []  # merged records, stored before
 
-    def _t_idx(self, url: str) -> int:
-        t_idx = self.targets[url] = len(self.targets)
-        self.conn.execute("INSERT INTO bl_stage_targets (t_idx, url) VALUES (?, ?)", (t_idx, url))
-        return t_idx
-
-    def _file_idx(self, file: str, vendor: str) -> int:
-        f_idx = self.files[file, vendor] = len(self.files)
-        self.conn.execute(
-            "INSERT INTO bl_stage_files (file_idx, file, vendor) VALUES (?, ?, ?)",
-            (f_idx, file, vendor),
-        )
-        return f_idx
-
-    def add(self, records: Iterable[Record | MergedBacklink], merger: BacklinkMerger) -> None:
-        """Stage link records; keep referring domains and target pages in ``merger``.
-
-        The loop runs once per row of every export: the common record (a
-        :class:`Backlink`) is staged inline, the rest go through :meth:`_other`.
-        """
-        targets, files = self.targets, self.files
-        ones = self._ones
-        flush = self._flush
-        count = 0
-        for r in records:
-            if type(r) is not Backlink:
-                self._other(r, merger)
-                continue
-            target = r.target_url
-            t_idx = targets.get(target)
-            if t_idx is None:
-                t_idx = self._t_idx(target)
-            f_idx = files.get((r.file, r.vendor))
-            if f_idx is None:
-                f_idx = self._file_idx(r.file, r.vendor)
-            flags = (
-                (_FOLLOWED if r.followed else 0)
-                | (_NOFOLLOW if r.nofollow else 0)
-                | (_UGC if r.ugc else 0)
-                | (_SPONSORED if r.sponsored else 0)
-                | (_IMAGE if r.is_image else 0)
-                | (_LOST if r.lost else 0)
-                | (_REL_REPORTED if r.rel_reported else 0)
-                | (_LOST_REPORTED if r.lost_reported else 0)
-            )
-            ones.append(
-                (
-                    hash((r.source_url, target)),
-                    r.source_url,
-                    r.source_host,
-                    r.source_domain,
-                    t_idx,
-                    r.anchor,
-                    flags,
-                    r.lost_date,
-                    r.first_seen,
-                    r.last_seen,
-                    r.metric_name,
-                    r.metric_value,
-                    r.authority,
-                    f_idx,
-                    r.line,
+def _import_in_parallel(
+    store: CrawlStore,
+    exports: Sequence[tuple[BacklinkFile, ParsedExport]],
+    *,
+    site: Site | None,
+    target: str | None,
+    columns: Mapping[str, str] | None,
+    tracking_params: tuple[str, ...],
+    replace: bool,
+    reject_details: int,
+    on_file: Callable[[ImportReport], None] | None,
+    workers: int,
+    started: float,
+) -> ImportResult:
+    """Read the exports region by region in worker processes; apply the stages in order."""
+    run = _Import(store, replace=replace, build=True)
+    plans: list[list[RegionTask]] = []
+    for handle, parsed in exports:
+        regions = handle.regions(REGION_BYTES) if parsed.format.kind == KIND_LINKS else [(0, None)]
+        plans.append(
+            [
+                RegionTask(
+                    path=str(handle.path),
+                    file=parsed.report.file,
+                    part=part,
+                    region=region,
+                    skip=0,
+                    fmt=parsed.format,
+                    header=tuple(parsed.header),
+                    site=site,
+                    target=target,
+                    columns=columns,
+                    tracking_params=tracking_params,
+                    reject_details=reject_details,
+                    stage_path=run.stage_path(),
                 )
-            )
-            count += 1
-            if len(ones) >= _STAGE_BATCH:
-                flush()
-        self.rows += count
+                for part, region in enumerate(regions)
+            ]
+        )
+    # "spawn": a fresh interpreter per worker; forking a process that runs a
+    # Twisted reactor (the crawl-time import) and its threads is not safe.
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    run.pool = pool  # the workers merge repeated keys too
+    reports: list[ImportReport] = []
+    try:
+        feeder = _Feeder(pool, [task for plan in plans for task in plan], window=2 * workers)
+        with gc_paused():
+            for (handle, _), plan in zip(exports, plans, strict=True):
+                report = _apply_file(run, handle, plan, feeder, reject_details=reject_details)
+                reports.append(report)
+                if on_file is not None:
+                    on_file(report)
+            run.result.read_seconds = time.perf_counter() - started
+            run.finish(reports)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        run.abort()
+        raise
+    pool.shutdown(wait=True)
+    run.result.seconds = time.perf_counter() - started
+    return run.result
 
-    def _other(self, record: Record | MergedBacklink, merger: BacklinkMerger) -> None:
-        if isinstance(record, MergedBacklink):
-            self.add_merged(record)
-        elif isinstance(record, ReferringDomain):
-            merger.add_domain(record)
-        elif isinstance(record, TargetPage):
-            merger.add_target_page(record)
+
+class _Feeder:
+    """Region tasks for the pool, submitted a few ahead of the one awaited.
+
+    Merges are submitted to the same workers as stages are applied: with only
+    a few region tasks queued, they run soon instead of after every region.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, tasks: Sequence[RegionTask], window: int) -> None:
+        self.pool = pool
+        self.tasks = tasks
+        self.window = window
+        self.futures: list[Future[RegionResult]] = []
+        self.index = {task.stage_path: i for i, task in enumerate(tasks)}
+
+    def result(self, task: RegionTask) -> RegionResult:
+        """The task's result (submitting those up to ``window`` after it)."""
+        at = self.index[task.stage_path]
+        while len(self.futures) < min(len(self.tasks), at + 1 + self.window):
+            self.futures.append(self.pool.submit(stage_region, self.tasks[len(self.futures)]))
+        return self.futures[at].result()
+
+
+def _apply_file(
+    run: _Import,
+    handle: BacklinkFile,
+    plan: Sequence[RegionTask],
+    feeder: _Feeder,
+    *,
+    reject_details: int,
+) -> ImportReport:
+    """Apply one file's stages in order and put its report together, lines made absolute."""
+    report: ImportReport | None = None
+    problems: dict[str, list[Any]] = {}
+    offset = skip = fallbacks = first_fallback = 0
+    for task in plan:
+        found = feeder.result(task)
+        if found.task.skip != skip:
+            # The previous region's last record ran into this one: read it again
+            # without those lines (rare: a quoted field over a region boundary).
+            _remove(found.stage.path)
+            with gc_paused():
+                found = stage_region(dataclasses.replace(task, skip=skip))
+        run.apply(found.stage, line_offset=offset)
+        for other in found.stage.others:
+            if isinstance(other, ReferringDomain):
+                run.merger.add_domain(other)
+            elif isinstance(other, TargetPage):
+                run.merger.add_target_page(other)
+        if report is None:
+            report = found.report
         else:
-            raise TypeError(f"not a backlink record: {record!r}")
-
-    def add_merged(self, r: MergedBacklink) -> None:
-        """Stage an already merged record (from a :class:`BacklinkMerger`)."""
-        t_idx = self.targets.get(r.target_url)
-        if t_idx is None:
-            t_idx = self._t_idx(r.target_url)
-        self.conn.execute(
-            _STAGE_MERGED,
-            (
-                hash((r.source_url, r.target_url)),
-                r.source_url,
-                r.source_host,
-                r.source_domain,
-                t_idx,
-                r.anchor,
-                _flags_of(r),
-                r.lost_date,
-                r.first_seen,
-                r.last_seen,
-                r.metric_name,
-                r.metric_value,
-                r.authority,
-                _json(list(r.vendors)),
-                _json([list(o) for o in r.origins]),
-                _json(list(r.conflicts)) if r.conflicts else None,
-                r.rel_seen,
-                r.lost_seen,
-                _links_count(r.origins),
-            ),
-        )
-        self.rows += 1
-
-    def _flush(self) -> None:
-        if self._ones:
-            self.conn.executemany(_STAGE_ONE, self._ones)
-            self._ones.clear()
-
-    def record(self, row: Sequence[Any]) -> LinkRecord:
-        """A staged row (``_STAGE_COLUMNS`` order) back as a record."""
-        (
-            _key,
-            source_url,
-            source_host,
-            source_domain,
-            t_idx,
-            anchor,
-            flags,
-            lost_date,
-            first_seen,
-            last_seen,
-            metric_name,
-            metric_value,
-            authority,
-            file_idx,
-            line,
-            vendors,
-            origins,
-            conflicts,
-            rel_seen,
-            lost_seen,
-        ) = row
-        target_url = self.target_urls[t_idx]
-        if vendors is None:
-            file, vendor = self.file_keys[file_idx]
-            return Backlink(
-                source_url, source_host, source_domain, target_url, anchor,
-                bool(flags & _FOLLOWED), bool(flags & _NOFOLLOW), bool(flags & _UGC),
-                bool(flags & _SPONSORED), bool(flags & _IMAGE), bool(flags & _REL_REPORTED),
-                bool(flags & _LOST), lost_date, bool(flags & _LOST_REPORTED), first_seen,
-                last_seen, metric_name, metric_value, authority, vendor, file, line,
-            )  # fmt: skip
-        return MergedBacklink(
-            source_url, source_host, source_domain, target_url, anchor,
-            bool(flags & _FOLLOWED), bool(flags & _NOFOLLOW), bool(flags & _UGC),
-            bool(flags & _SPONSORED), bool(flags & _IMAGE), bool(flags & _REL_REPORTED),
-            bool(flags & _LOST), lost_date, bool(flags & _LOST_REPORTED), first_seen, last_seen,
-            metric_name, metric_value, authority, tuple(json.loads(vendors)),
-            tuple((str(f), int(n)) for f, n in json.loads(origins)),
-            tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
-        )  # fmt: skip
-
-    def finish(self, store: CrawlStore, result: ImportResult, *, stored: bool) -> None:
-        """Merge the staged records into ``backlinks``.
-
-        Parameters
-        ----------
-        stored : bool
-            Whether ``backlinks`` held rows before (they take part in merging).
-        """
-        self._flush()
-        conn = self.conn
-        urls = list(self.targets)
-        target_ids = store.intern(urls)
-        conn.executemany(
-            "UPDATE bl_stage_targets SET target_id = ? WHERE t_idx = ?",
-            [(target_ids[url], t_idx) for url, t_idx in self.targets.items()],
-        )
-        self.target_urls = urls
-        self.file_keys = list(self.files)
-        conn.execute(
-            "INSERT INTO bl_stage_multi SELECT key FROM bl_stage GROUP BY key HAVING count(*) > 1"
-        )
-        if stored:
-            conn.execute(
-                "INSERT OR IGNORE INTO bl_stage_multi SELECT s.key FROM bl_stage s "
-                "JOIN bl_stage_targets t ON t.t_idx = s.t_idx "
-                "JOIN backlinks b ON b.source_url = s.source_url AND b.target_id = t.target_id"
-            )
-        singles = conn.execute(_COPY_SINGLES).rowcount
-        result.added += singles
-        result.merged += singles
-        maker = _RowMaker(target_ids)
-        cursor = conn.execute(
-            f"SELECT {_STAGE_COLUMNS} FROM bl_stage s "
-            "WHERE s.key IN (SELECT key FROM bl_stage_multi) ORDER BY s.key, s.rowid"
-        )
-        group: list[Sequence[Any]] = []
-        key = None
-        while rows := cursor.fetchmany(5000):
-            for row in rows:
-                if row[0] != key and group:
-                    self._merge_group(store, group, maker, result, stored=stored)
-                    group = []
-                key = row[0]
-                group.append(row)
-            self._write_merged(result)
-        if group:
-            self._merge_group(store, group, maker, result, stored=stored)
-        self._write_merged(result)
-
-    def _write_merged(self, result: ImportResult) -> None:
-        inserts, updates = self._inserts, self._updates
-        if inserts:
-            self.conn.executemany(_INSERT, inserts)
-            result.added += len(inserts)
-            inserts.clear()
-        if updates:
-            self.conn.executemany(_UPDATE, updates)
-            result.updated += len(updates)
-            updates.clear()
-
-    def _merge_group(
-        self,
-        store: CrawlStore,
-        rows: list[Sequence[Any]],
-        maker: _RowMaker,
-        result: ImportResult,
-        *,
-        stored: bool,
-    ) -> None:
-        # One hash can (very rarely) cover different keys: split by the real key.
-        by_key: dict[tuple[str, int], list[LinkRecord]] = {}
-        for row in rows:
-            by_key.setdefault((row[1], row[4]), []).append(self.record(row))
-        for (source_url, t_idx), records in by_key.items():
-            target_url = self.target_urls[t_idx]
-            found = None
-            if stored:
-                found = store.conn.execute(
-                    f"SELECT {_READ_BACK} FROM backlinks WHERE source_url = ? AND target_id = ?",
-                    (source_url, maker.target_ids[target_url]),
-                ).fetchone()
-            merged: LinkRecord = (
-                _stored_record(found[1:], target_url) if found is not None else records[0]
-            )
-            for record in records if found is not None else records[1:]:
-                merged = merge_records(merged, record)
-            if found is None:
-                self._inserts.append(maker.row(merged))
+            _absorb(report, found.report, offset, reject_details)
+        for column, (count, line, example) in found.problems.items():
+            if column in problems:
+                problems[column][0] += count
             else:
-                self._updates.append((*maker.row(merged), found[0]))
-            result.merged += 1
-            if len(merged.vendors) > 1:
-                result.multi_vendor += 1
-            if merged.conflicts:
-                result.conflicts.update(merged.conflicts)
+                problems[column] = [count, line + offset, example]
+        if found.fallback_lines:
+            fallbacks += found.fallback_lines
+            first_fallback = first_fallback or found.first_fallback + offset
+        offset += found.region_lines
+        skip = found.overrun
+    assert report is not None
+    report.encoding = handle.encoding + (" (BOM)" if handle.bom else "")
+    report.delimiter = handle.delimiter_name
+    report.warnings = list(handle.warnings)
+    if fallbacks:
+        report.warnings.append(fallback_warning(handle.name, fallbacks, first_fallback))
+    report.warnings += [
+        problem_warning(report.file, column, count, line, example)
+        for column, (count, line, example) in problems.items()
+    ]
+    return report
 
-    def drop(self) -> None:
-        """Remove the temporary tables."""
-        self.conn.executescript(_STAGE_DROP)
+
+def _absorb(report: ImportReport, part: ImportReport, offset: int, details: int) -> None:
+    """Add a later region's report to a file's report."""
+    report.rows_read += part.rows_read
+    report.kept += part.kept
+    report.rejected += part.rejected
+    report.lost += part.lost
+    report.nofollow += part.nofollow
+    report.reject_counts.update(part.reject_counts)
+    room = details - len(report.rejects)
+    report.rejects += [
+        Reject(r.file, r.line + offset, r.code, r.reason) for r in part.rejects[: max(room, 0)]
+    ]
+    report.referring_domains |= part.referring_domains
 
 
-def _flags_of(r: LinkRecord) -> int:
-    return (
-        (_FOLLOWED if r.followed else 0)
-        | (_NOFOLLOW if r.nofollow else 0)
-        | (_UGC if r.ugc else 0)
-        | (_SPONSORED if r.sponsored else 0)
-        | (_IMAGE if r.is_image else 0)
-        | (_LOST if r.lost else 0)
-        | (_REL_REPORTED if r.rel_reported else 0)
-        | (_LOST_REPORTED if r.lost_reported else 0)
-    )
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+class _Seen:
+    """The key hashes of the rows an import wrote, with their ids: sorted numpy arrays.
+
+    Arrays are merged two by two as they come (the larger ones rarely), so
+    there are about log2(n) of them and a lookup is a binary search in each.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        if not len(keys):
+            return
+        order = np.argsort(keys, kind="stable")
+        self.parts.append((keys[order], ids[order]))
+        while len(self.parts) > 1 and 2 * len(self.parts[-1][0]) >= len(self.parts[-2][0]):
+            (k2, i2), (k1, i1) = self.parts.pop(), self.parts.pop()
+            keys_both, ids_both = np.concatenate((k1, k2)), np.concatenate((i1, i2))
+            order = np.argsort(keys_both, kind="stable")
+            self.parts.append((keys_both[order], ids_both[order]))
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(keys), dtype=bool)
+        for sorted_keys, _ in self.parts:
+            at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+            found |= sorted_keys[at] == keys
+        return found
+
+    def candidates(self, keys: np.ndarray) -> list[list[int]]:
+        """For each key, the ids of the rows with its hash (usually one)."""
+        count = np.zeros(len(keys), dtype=np.int64)
+        first = np.zeros(len(keys), dtype=np.int64)
+        for sorted_keys, ids in self.parts:
+            low = np.searchsorted(sorted_keys, keys, side="left")
+            high = np.searchsorted(sorted_keys, keys, side="right")
+            here = high > low
+            first = np.where(here & (count == 0), ids[np.minimum(low, len(ids) - 1)], first)
+            count += high - low
+        return [
+            [int(i)] if n == 1 else self.ids(int(key)) if n else []
+            for i, n, key in zip(first.tolist(), count.tolist(), keys.tolist(), strict=True)
+        ]
+
+    def ids(self, key: int) -> list[int]:
+        out: list[int] = []
+        for sorted_keys, ids in self.parts:
+            low = int(np.searchsorted(sorted_keys, key, side="left"))
+            high = int(np.searchsorted(sorted_keys, key, side="right"))
+            out.extend(int(i) for i in ids[low:high])
+        return out
+
+
+_STAGED: Final = ", ".join(f"s.{c}" for c in _WRITE_COLUMNS[_KEY_COLUMNS + 1 : 17])
+# A stage into the table, leaving out the rowids in temp.bl_skip: SQLite's own
+# loop, no Python per row. The stage holds the columns as they will be, but for
+# the target's id and, for single records, vendors and origins (one file each;
+# the line made absolute).
+_COPY: Final = f"""
+INSERT INTO {{table}} (id, {", ".join(_WRITE_COLUMNS)})
+SELECT :base + s.rowid, s.source_url, s.source_host, s.source_domain, m.target_id, s.anchor,
+       {_STAGED},
+       coalesce(s.vendors, f.vendors), coalesce(s.origins, f.origin || (s.line + :offset) || ']]'),
+       s.rel_reported, s.lost_reported, s.rel_seen, s.lost_seen, s.links, s.conflicts,
+       s.authority_source
+FROM bl_stage.s s
+JOIN temp.bl_map m ON m.t_idx = s.t_idx
+JOIN bl_stage.f f ON f.file_idx = s.file_idx
+WHERE s.rowid NOT IN (SELECT rowid FROM temp.bl_skip)
+"""
+_TEMP_TABLES: Final = """
+CREATE TEMP TABLE IF NOT EXISTS bl_map (t_idx INTEGER PRIMARY KEY, target_id INTEGER NOT NULL);
+CREATE TEMP TABLE IF NOT EXISTS bl_skip (rowid INTEGER PRIMARY KEY);
+"""
+_INLINE_KEY: Final = re.compile(r",\s*UNIQUE\s*\(\s*source_url\s*,\s*target_id\s*\)", re.I)
+_KEY_INDEX: Final = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON {table} (source_url, target_id)"
+)
+_CHUNK: Final = 900  # ids per query, below SQLite's parameter limit
+
+
+@dataclass
+class _Folded:
+    """What merging a stage's repeated keys gave (see :func:`_fold`)."""
+
+    merged: dict[int, LinkRecord]  # rows' ids -> their record, merged
+    fresh: list[LinkRecord]  # keys that only shared a hash with a row: new rows
+    fresh_rowids: list[int]  # the stage rowid each was met at (its key hash)
+    fresh_merged: list[bool]  # whether more than one record made it
+
+    def touched(self) -> list[tuple[int, bool, tuple[str, ...]]]:
+        """``(id, seen by several vendors, conflicts)`` of the rows merged into."""
+        return [(i, len(r.vendors) > 1, tuple(r.conflicts)) for i, r in self.merged.items()]
+
+    def fresh_touched(self, ids: Sequence[int]) -> list[tuple[int, bool, tuple[str, ...]]]:
+        """The same for the new rows made of several records, given their ids."""
+        return [
+            (i, len(r.vendors) > 1, tuple(r.conflicts))
+            for i, r, many in zip(ids, self.fresh, self.fresh_merged, strict=True)
+            if many
+        ]
+
+
+def _fold(
+    records: Sequence[tuple[int, LinkRecord]],
+    candidates: Sequence[Sequence[int]],
+    stored: Mapping[int, tuple[Any, ...]],
+    target_ids: Mapping[str, int],
+) -> _Folded:
+    """Merge records, in reading order, into the rows with their key.
+
+    Parameters
+    ----------
+    records : sequence of (rowid, record)
+        The records a stage's copy left out, in rowid order.
+    candidates : sequence of sequence of int
+        For each, the ids of the rows with its key's hash.
+    stored : mapping
+        Those rows (``_READ_BACK`` order), by id.
+    target_ids : mapping
+        Target URL -> ``urls.id``.
+    """
+    merged: dict[int, LinkRecord] = {}
+    folded = _Folded(merged, [], [], [])
+    fresh_at: dict[tuple[str, str], int] = {}
+    reader = _StoredRows()
+    for (rowid, record), found in zip(records, candidates, strict=True):
+        key = (record.source_url, record.target_url)
+        at = fresh_at.get(key)
+        if at is not None:
+            folded.fresh[at] = merge_records(folded.fresh[at], record)
+            folded.fresh_merged[at] = True
+            continue
+        target_id = target_ids[record.target_url]
+        into = None
+        for candidate in found:
+            held = merged.get(candidate)
+            if held is not None:
+                if held.source_url == record.source_url and held.target_url == record.target_url:
+                    into = candidate
+                    break
+                continue
+            row = stored.get(candidate)
+            if row is not None and row[1] == record.source_url and row[4] == target_id:
+                into = candidate
+                merged[into] = reader.record(row[1:], record.target_url)
+                break
+        if into is None:  # another key with the same hash (rare): a backlink of its own
+            fresh_at[key] = len(folded.fresh)
+            folded.fresh.append(record)
+            folded.fresh_rowids.append(rowid)
+            folded.fresh_merged.append(False)
+            continue
+        merged[into] = merge_records(merged[into], record)
+    return folded
+
+
+def _staged_records(
+    conn: sqlite3.Connection,
+    table: str,
+    rowids: np.ndarray,
+    *,
+    targets: Sequence[str],
+    files: Sequence[tuple[str, str]],
+    line_offset: int,
+) -> list[tuple[int, LinkRecord]]:
+    """Staged rows back as records, in rowid order."""
+    out: list[tuple[int, LinkRecord]] = []
+    wanted = rowids.tolist()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out += [
+            (row[0], staged_record(row[1:], targets, files, line_offset))
+            for row in conn.execute(
+                f"SELECT rowid, {STAGE_COLUMNS} FROM {table} WHERE rowid IN ({marks}) "
+                "ORDER BY rowid",
+                chunk,
+            )
+        ]
+    return out
+
+
+def _rows_by_id(conn: sqlite3.Connection, table: str, ids: Iterable[int]) -> dict[int, Any]:
+    """Backlink rows (``_READ_BACK`` order) by id."""
+    wanted = sorted(ids)
+    found: dict[int, Any] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {_READ_BACK} FROM {table} WHERE id IN ({marks})", chunk):
+            found[row[0]] = row
+    return found
+
+
+_MERGED_SCHEMA: Final = f"""
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+CREATE TABLE m (id INTEGER PRIMARY KEY, {", ".join(_WRITE_COLUMNS[_KEY_COLUMNS:])});
+CREATE TABLE n ({", ".join(_WRITE_COLUMNS)}, met INTEGER NOT NULL);
+"""
+# Row values set from a correlated subquery: SQLite looks each id up (an
+# UPDATE ... FROM would scan the whole table once per merge).
+_UPDATE_FROM: Final = (
+    f"UPDATE {{table}} SET ({', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])}) = "
+    f"(SELECT {', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_merged.m m "
+    "WHERE m.id = {table}.id) WHERE id IN (SELECT id FROM bl_merged.m)"
+)
+
+
+@dataclass(frozen=True)
+class MergeTask:
+    """A stage's repeated keys to merge in a worker process (rows committed before)."""
+
+    store_path: str
+    table: str
+    stage_path: str
+    result_path: str
+    line_offset: int
+    targets: list[str]
+    files: list[tuple[str, str]]
+    target_ids: list[int]  # by t_idx
+    rowids: bytes  # int64: the stage rows left out of the copy
+    candidates: list[list[int]]  # for each, the ids of the rows with its hash
+
+
+@dataclass
+class MergeResult:
+    """A merge done in a worker: rows to update (``m``) and new rows (``n``) in a file."""
+
+    path: str
+    touched: list[tuple[int, bool, tuple[str, ...]]]
+    fresh_touched: list[tuple[int, bool, tuple[str, ...]]]  # by rowid in n
+
+
+def merge_stage(task: MergeTask) -> MergeResult:
+    """Merge a stage's repeated keys into the rows they repeat (runs in a worker process).
+
+    Reads the stage and the store (read only: the rows it needs are committed),
+    merges by :func:`~pipelines.backlinks.merging.merge_records` and writes the
+    merged rows to ``task.result_path`` for the importing process to apply.
+    """
+    with gc_paused():
+        stage = sqlite3.connect(task.stage_path)
+        store = sqlite3.connect(task.store_path, timeout=60.0)
+        try:
+            store.execute("PRAGMA query_only = 1")
+            rowids = np.frombuffer(task.rowids, dtype=np.int64)
+            records = _staged_records(
+                stage,
+                "s",
+                rowids,
+                targets=task.targets,
+                files=task.files,
+                line_offset=task.line_offset,
+            )
+            stored = _rows_by_id(store, task.table, {i for f in task.candidates for i in f})
+        finally:
+            stage.close()
+            store.close()
+        target_ids = dict(zip(task.targets, task.target_ids, strict=True))
+        folded = _fold(records, task.candidates, stored, target_ids)
+        maker = _RowMaker(target_ids)
+        out = sqlite3.connect(task.result_path, isolation_level=None)
+        try:
+            out.executescript(_MERGED_SCHEMA)
+            out.execute("BEGIN")
+            out.executemany(
+                f"INSERT INTO m VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) - 3))})",
+                [(i, *maker.row(r)[_KEY_COLUMNS:]) for i, r in folded.merged.items()],
+            )
+            out.executemany(
+                f"INSERT INTO n VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) + 1))})",
+                [
+                    (*maker.row(r), met)
+                    for r, met in zip(folded.fresh, folded.fresh_rowids, strict=True)
+                ],
+            )
+            out.execute("COMMIT")
+        finally:
+            out.close()
+        return MergeResult(
+            path=task.result_path,
+            touched=folded.touched(),
+            fresh_touched=folded.fresh_touched(range(1, len(folded.fresh) + 1)),
+        )
+
+
+class _Import:
+    """One import into a store: stages applied in reading order, then the final writes.
+
+    Parameters
+    ----------
+    build : bool
+        Write the rows to a new table that replaces ``backlinks`` at the end
+        (one transaction per stage); otherwise the whole import is one
+        transaction on ``backlinks`` (and takes one stage).
+    """
+
+    def __init__(self, store: CrawlStore, *, replace: bool, build: bool) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.replace = replace
+        self.build = build
+        self.table = BUILDING if build else "backlinks"
+        self.result = ImportResult(reports=[])
+        self.merger = BacklinkMerger()  # referring domains and target pages: few, in memory
+        self.targets: dict[str, int] = {}  # this import's targets -> urls.id, first met first
+        self.seen = _Seen()
+        self.touched: dict[int, tuple[bool, tuple[str, ...]]] = {}  # merged ids
+        self.updated: set[int] = set()  # ids stored before the import that were merged into
+        self.rows = self.added = 0
+        self.stages = 0
+        self.attached = False
+        #: Worker processes for merges (the parallel import); None: merge here.
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: deque[tuple[Future[MergeResult], set[int], Any]] = deque()
+        self.kept_stages: set[str] = set()  # stages a pending merge still reads
+        self.to_merge: tuple[StageResult, np.ndarray, np.ndarray, int] | None = None
+        self.dropped_key = False  # the key index of backlinks, dropped to be rebuilt
+        conn = self.conn
+        count, max_id = conn.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM backlinks"
+        ).fetchone()
+        self.stored = count > 0 and not replace  # stored rows take part in merging
+        self.guard = (count, max_id)
+        self.first_new_id = max_id + 1
+        self.next_id = self.first_new_id
+        self.stage_dir = tempfile.mkdtemp(prefix=".backlinks-stage-", dir=store.path.parent)
+        conn.executescript(_TEMP_TABLES)
+        (self.autocheckpoint,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+        if build:
+            # One commit per stage: copying the log into the file after each would
+            # write the rows twice as they come; it is done once, when the store closes.
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._create_building()
+
+    def stage_path(self) -> str:
+        """A new stage file's path."""
+        self.stages += 1
+        return os.path.join(self.stage_dir, f"stage-{self.stages}.sqlite")
+
+    def _create_building(self) -> None:
+        conn = self.conn
+        (ddl,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'backlinks'"
+        ).fetchone()
+        # The key is indexed once the table is full (a store made before the key
+        # became a separate index has it inline: it is dropped here too).
+        columns = _INLINE_KEY.sub("", ddl[ddl.index("(") :])
+        conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")  # left by an interrupted import
+        conn.execute(f"CREATE TABLE {BUILDING} {columns}")
+        if self.stored:
+            conn.execute(f"INSERT INTO {BUILDING} SELECT * FROM backlinks")
+
+    # -- stages ----------------------------------------------------------
+
+    def apply(self, stage: StageResult, line_offset: int = 0) -> None:
+        """Copy a stage into the table and merge its repeated keys (then delete it)."""
+        conn = self.conn
+        conn.execute("ATTACH DATABASE ? AS bl_stage", (stage.path,))
+        self.attached = True
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._apply(stage, line_offset)
+            if self.build:
+                conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            if self.build:
+                self._detach()
+                if stage.path not in self.kept_stages:
+                    _remove(stage.path)
+        if self.to_merge is not None:
+            self._submit_merge(*self.to_merge)
+            self.to_merge = None
+        while self._apply_merge(block=False):
+            pass
+
+    def _detach(self) -> None:
+        if self.attached and not self.conn.in_transaction:
+            self.conn.execute("DETACH DATABASE bl_stage")
+            self.attached = False
+
+    def _apply(self, stage: StageResult, line_offset: int) -> None:
+        conn = self.conn
+        keys = np.frombuffer(stage.keys, dtype=np.int64)
+        targets = self.targets
+        new = [url for url in stage.targets if url not in targets]
+        if new:
+            targets.update(self.store.intern(new))
+        # The stage's target indexes to urls.id, matched by SQLite (thousands per stage).
+        conn.execute("DELETE FROM temp.bl_map")
+        conn.execute(
+            "INSERT INTO temp.bl_map (t_idx, target_id) "
+            "SELECT t.t_idx, u.id FROM bl_stage.t t JOIN main.urls u ON u.url = t.url"
+        )
+        if self.stored and stage.rows:
+            # Keys stored before the import: the unique index of `backlinks` finds them.
+            matches = conn.execute(
+                "SELECT s.rowid, b.id FROM bl_stage.s s "
+                "JOIN temp.bl_map m ON m.t_idx = s.t_idx "
+                "JOIN main.backlinks b ON b.source_url = s.source_url "
+                "AND b.target_id = m.target_id"
+            ).fetchall()
+            if matches:
+                found = np.array(matches, dtype=np.int64)
+                self.seen.add(keys[found[:, 0] - 1], found[:, 1])
+        # Left out of the copy: keys seen before, and repeats within the stage.
+        repeated = self.seen.contains(keys)
+        first = np.zeros(len(keys), dtype=bool)
+        first[np.unique(keys, return_index=True)[1]] = True
+        skipped = repeated | ~first
+        skip_rowids = np.flatnonzero(skipped) + 1
+        conn.execute("DELETE FROM temp.bl_skip")
+        conn.executemany(
+            "INSERT INTO temp.bl_skip (rowid) VALUES (?)", ((int(r),) for r in skip_rowids)
+        )
+        base = self.next_id - 1
+        copied = conn.execute(
+            _COPY.format(table=self.table), {"base": base, "offset": line_offset}
+        ).rowcount
+        self.next_id = base + stage.rows + 1
+        kept = np.flatnonzero(~skipped)
+        self.seen.add(keys[kept], kept + 1 + base)
+        self.added += copied
+        self.rows += stage.rows
+        if len(skip_rowids):
+            self._merge(stage, keys, line_offset)
+
+    def _merge(self, stage: StageResult, keys: np.ndarray, line_offset: int) -> None:
+        """Merge the records left out of the copy into the rows with their key."""
+        conn = self.conn
+        rowids = np.array(
+            [r for (r,) in conn.execute("SELECT rowid FROM temp.bl_skip ORDER BY rowid")],
+            dtype=np.int64,
+        )
+        if self.pool is not None:
+            # Submitted once the copy is committed: the worker reads its rows.
+            self.to_merge = (stage, keys, rowids, line_offset)
+            self.kept_stages.add(stage.path)
+            return
+        records = _staged_records(
+            conn,
+            "bl_stage.s",
+            rowids,
+            targets=stage.targets,
+            files=stage.files,
+            line_offset=line_offset,
+        )
+        candidates = self.seen.candidates(keys[rowids - 1])
+        stored = _rows_by_id(conn, self.table, {i for found in candidates for i in found})
+        folded = _fold(records, candidates, stored, self.targets)
+        fresh_ids = self._fresh_ids(folded, keys)
+        maker = _RowMaker(self.targets)
+        conn.executemany(
+            _INSERT.format(table=self.table),
+            [(*maker.row(r), i) for i, r in zip(fresh_ids, folded.fresh, strict=True)],
+        )
+        conn.executemany(
+            _UPDATE.format(table=self.table),
+            [(*maker.row(r)[_KEY_COLUMNS:], i) for i, r in folded.merged.items()],
+        )
+        self._touch(folded.touched())
+        self._touch(folded.fresh_touched(fresh_ids))
+
+    def _fresh_ids(self, folded: _Folded, keys: np.ndarray) -> list[int]:
+        """Ids for the keys a merge found new (another key had their hash)."""
+        ids = list(range(self.next_id, self.next_id + len(folded.fresh)))
+        self.next_id += len(ids)
+        self.added += len(ids)
+        if ids:
+            met = np.array(folded.fresh_rowids, dtype=np.int64)
+            self.seen.add(keys[met - 1], np.array(ids, dtype=np.int64))
+        return ids
+
+    def _touch(self, touched: Iterable[tuple[int, bool, tuple[str, ...]]]) -> None:
+        for i, many, conflicts in touched:
+            self.touched[i] = (many, conflicts)
+            if i < self.first_new_id:
+                self.updated.add(i)
+
+    # -- merges in the worker processes ----------------------------------
+
+    def _submit_merge(
+        self, stage: StageResult, keys: np.ndarray, rowids: np.ndarray, line_offset: int
+    ) -> None:
+        """Have a worker merge a stage's repeated keys (its rows are committed)."""
+        assert self.pool is not None
+        candidates = self.seen.candidates(keys[rowids - 1])
+        wanted = {i for found in candidates for i in found}
+        # A row a merge still to be applied will change must be read after it.
+        while any(not wanted.isdisjoint(ids) for _, ids, _ in self.pending):
+            self._apply_merge(block=True)
+        task = MergeTask(
+            store_path=str(self.store.path),
+            table=self.table,
+            stage_path=stage.path,
+            result_path=self.stage_path(),
+            line_offset=line_offset,
+            targets=stage.targets,
+            files=stage.files,
+            target_ids=[self.targets[url] for url in stage.targets],
+            rowids=rowids.tobytes(),
+            candidates=candidates,
+        )
+        self.pending.append((self.pool.submit(merge_stage, task), wanted, (stage, keys)))
+
+    def _apply_merge(self, *, block: bool) -> bool:
+        """Apply the oldest pending merge when it is done (or wait for it)."""
+        if not self.pending:
+            return False
+        future, _, (stage, keys) = self.pending[0]
+        if not block and not future.done():
+            return False
+        self.pending.popleft()
+        merged = future.result()
+        conn = self.conn
+        conn.execute("ATTACH DATABASE ? AS bl_merged", (merged.path,))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_UPDATE_FROM.format(table=self.table))
+                fresh = conn.execute(
+                    f"SELECT rowid, met, {_READ_BACK.replace('id, ', '', 1)} "
+                    "FROM bl_merged.n ORDER BY rowid"
+                ).fetchall()
+                made = self._add_fresh(fresh, keys)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("DETACH DATABASE bl_merged")
+        self._touch(merged.touched)
+        self._touch((made[r], many, c) for r, many, c in merged.fresh_touched)
+        _remove(merged.path)
+        self.kept_stages.discard(stage.path)
+        _remove(stage.path)
+        return True
+
+    def _add_fresh(self, fresh: Sequence[Sequence[Any]], keys: np.ndarray) -> dict[int, int]:
+        """Insert the new keys a worker's merge found (rare: keys that shared a hash).
+
+        A merge applied meanwhile may have made the same key (both met it while
+        the other's row was pending): then the two are merged. Returns the id
+        each row of ``n`` got.
+        """
+        conn, table = self.conn, self.table
+        made: dict[int, int] = {}
+        reader = _StoredRows()
+        for rowid, met, *values in fresh:
+            source_url, target_id = values[0], values[3]
+            found = conn.execute(
+                f"SELECT {_READ_BACK} FROM {table} WHERE source_url = ? AND target_id = ?",
+                (source_url, target_id),
+            ).fetchone()
+            target_url = self.store.url_of(target_id)
+            record = reader.record(values, target_url)
+            if found is None:
+                made[rowid] = self.next_id
+                self.next_id += 1
+                self.added += 1
+                self.seen.add(keys[met - 1 : met], np.array([made[rowid]], dtype=np.int64))
+                row = _RowMaker(self.targets).row(record)
+            else:
+                made[rowid] = found[0]
+                record = merge_records(reader.record(found[1:], target_url), record)
+                conn.execute(f"DELETE FROM {table} WHERE id = ?", (found[0],))
+                row = _RowMaker(self.targets).row(record)
+                self._touch([(found[0], len(record.vendors) > 1, tuple(record.conflicts))])
+            conn.execute(_INSERT.format(table=table), (*row, made[rowid]))
+        return made
+
+    def drain(self) -> None:
+        """Apply every pending merge."""
+        while self._apply_merge(block=True):
+            pass
+
+    # -- the end ---------------------------------------------------------
+
+    def finish(self, reports: list[ImportReport]) -> None:
+        """The import's last transaction: the new table in place, domains, target
+        pages, known URLs, domain authority and the import records."""
+        conn, store, result = self.conn, self.store, self.result
+        if self.build and not self.stored and self.pool is not None:
+            self._index_early()
+        self.drain()
+        if self.build:
+            conn.execute("BEGIN IMMEDIATE")
+        elif not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")  # an import that staged nothing
+        try:
+            if self.replace:
+                for table in ("backlink_domains", "backlink_target_pages", "backlink_imports"):
+                    conn.execute(f"DELETE FROM {table}")
+                if not self.build:
+                    conn.execute("DELETE FROM backlinks")
+            if self.build:
+                self._put_in_place()
+            page_urls = [url for url, _ in self.merger.target_pages]
+            page_ids = store.intern(page_urls) if page_urls else {}
+            _write_domains(store, self.merger.domains)
+            conn.executemany(
+                "INSERT OR REPLACE INTO backlink_target_pages "
+                "(target_id, vendor, links, domains, origin) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (page_ids[p.target_url], p.vendor, p.links, p.domains, _json([p.file, p.line]))
+                    for p in self.merger.target_pages.values()
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO known_urls (url_id, source) VALUES (?, 'backlink')",
+                [
+                    (url_id,)
+                    for url_id in dict.fromkeys([*self.targets.values(), *page_ids.values()])
+                ],
+            )
+            result.authority_filled = fill_domain_authority(store)
+            result.reports = list(reports)
+            _write_imports(store, result.reports, "replace" if self.replace else "add")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._detach()
+        result.targets = list(dict.fromkeys([*self.targets, *page_urls]))
+        result.link_rows = self.rows
+        result.added = self.added
+        result.updated = len(self.updated)
+        result.merged = self.added + result.updated
+        result.multi_vendor = sum(1 for many, _ in self.touched.values() if many)
+        result.conflicts = Counter(c for _, fields in self.touched.values() for c in fields)
+        result.domains = len(self.merger.domains)
+        result.backlinks = store.count("backlinks")
+        self._clean()
+
+    def _index_early(self) -> None:
+        """Index the new table while the workers still merge (nothing stored is kept).
+
+        Merges change no key column. The index takes its final name now, so the
+        key index of ``backlinks`` (empty, or replaced) is dropped first; an
+        import that fails after this puts it back.
+        """
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.dropped_key = (
+                conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'backlinks_key'"
+                ).fetchone()
+                is not None
+            )
+            conn.execute("DROP INDEX IF EXISTS backlinks_key")
+            self._index(BUILDING)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self.dropped_key = False
+            raise
+
+    def _index(self, table: str) -> None:
+        """Build the key index (a sort, with SQLite's helper threads)."""
+        conn = self.conn
+        (threads,) = conn.execute("PRAGMA threads").fetchone()
+        conn.execute(f"PRAGMA threads = {default_workers()}")
+        try:
+            conn.execute(_KEY_INDEX.format(table=table))
+        finally:
+            conn.execute(f"PRAGMA threads = {int(threads)}")
+
+    def _put_in_place(self) -> None:
+        """Replace ``backlinks`` with the table built, and index its key once."""
+        conn = self.conn
+        now = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM backlinks").fetchone()
+        if self.stored and tuple(now) != self.guard:
+            raise BacklinkError(
+                "the run's backlinks changed while this import was reading: import again"
+            )
+        conn.execute("DROP VIEW IF EXISTS backlink_target_counts")
+        conn.execute("DROP TABLE backlinks")
+        conn.execute(f"ALTER TABLE {BUILDING} RENAME TO backlinks")
+        self._index("backlinks")  # no-op when indexed early
+        conn.execute(_VIEW)
+
+    def abort(self) -> None:
+        """Undo what an interrupted import left: its transaction, its new table, its stages."""
+        conn = self.conn
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        self._detach()
+        if self.build:
+            conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")
+        if self.dropped_key:
+            conn.execute(_KEY_INDEX.format(table="backlinks"))
+        self._clean()
+
+    def _clean(self) -> None:
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(self.autocheckpoint)}")
+        self.conn.execute("DROP TABLE IF EXISTS temp.bl_map")
+        self.conn.execute("DROP TABLE IF EXISTS temp.bl_skip")
+        shutil.rmtree(self.stage_dir, ignore_errors=True)
 
 
 class _RowMaker:
@@ -805,6 +1445,7 @@ class _RowMaker:
         self._vendors: dict[tuple[str, ...], str] = {}
         self._vendor_of: dict[str, str] = {}
         self._file_prefix: dict[str, str] = {}
+        self._conflicts: dict[tuple[str, ...], str] = {}
 
     def _vendor(self, vendor: str) -> str:
         text = self._vendor_of[vendor] = _json([vendor])
@@ -881,73 +1522,97 @@ class _RowMaker:
             r.metric_value,
             r.authority,
             self.vendors(r.vendors),
-            _json([list(o) for o in r.origins]),
+            self.origins(r.origins),
             int(r.rel_reported),
             int(r.lost_reported),
             r.rel_seen,
             r.lost_seen,
-            _links_count(r.origins),
-            _json(list(r.conflicts)) if r.conflicts else None,
+            links_count(r.origins),
+            self.conflicts(r.conflicts) if r.conflicts else None,
             None if r.authority is None else "link",
         )
 
+    def origins(self, origins: tuple[tuple[str, int], ...]) -> str:
+        """``_json([list(o) for o in origins])``, with each file's JSON made once."""
+        prefix = self._file_prefix
+        parts = []
+        for file, line in origins:
+            start = prefix.get(file)
+            if start is None:
+                start = prefix[file] = "[[" + _json(file) + ","
+            parts.append(f"{start[1:]}{line}]")
+        return "[" + ",".join(parts) + "]"
 
-def _stored_record(row: Sequence[Any], target_url: str) -> MergedBacklink:
-    """A stored backlink row (``_READ_BACK`` order, without id) as a merged record."""
-    (
-        source_url,
-        source_host,
-        source_domain,
-        _target_id,
-        anchor,
-        followed,
-        nofollow,
-        ugc,
-        sponsored,
-        is_image,
-        lost,
-        lost_date,
-        first_seen,
-        last_seen,
-        metric_name,
-        metric_value,
-        authority,
-        vendors,
-        origins,
-        rel_reported,
-        lost_reported,
-        rel_seen,
-        lost_seen,
-        conflicts,
-        authority_source,
-    ) = row
-    from_domain = authority_source == "domain"  # refilled after the merge
-    return MergedBacklink(
-        source_url=source_url,
-        source_host=source_host,
-        source_domain=source_domain,
-        target_url=target_url,
-        anchor=anchor or "",
-        followed=bool(followed),
-        nofollow=bool(nofollow),
-        ugc=bool(ugc),
-        sponsored=bool(sponsored),
-        is_image=bool(is_image),
-        rel_reported=bool(rel_reported),
-        lost=bool(lost),
-        lost_date=lost_date,
-        lost_reported=bool(lost_reported),
-        first_seen=first_seen,
-        last_seen=last_seen,
-        metric_name=None if from_domain else metric_name,
-        metric_value=None if from_domain else metric_value,
-        authority=None if from_domain else authority,
-        vendors=tuple(json.loads(vendors)),
-        origins=tuple((str(f), int(n)) for f, n in json.loads(origins)),
-        conflicts=tuple(json.loads(conflicts)) if conflicts else (),
-        rel_seen=rel_seen,
-        lost_seen=lost_seen,
-    )
+    def conflicts(self, conflicts: tuple[str, ...]) -> str:
+        text = self._conflicts.get(conflicts)
+        if text is None:
+            text = self._conflicts[conflicts] = _json(list(conflicts))
+        return text
+
+
+class _StoredRows:
+    """Read stored backlink rows back as merged records, memoising the JSON of
+    repeated parts (vendor lists, a single origin's file)."""
+
+    def __init__(self) -> None:
+        self._vendors: dict[str, tuple[str, ...]] = {}
+        self._files: dict[str, str] = {}
+
+    def _origins(self, text: str) -> tuple[tuple[str, int], ...]:
+        if text.count("[") == 2:  # one origin: [["file",line]]
+            cut = text.rindex(",")
+            file = self._files.get(text[:cut])
+            if file is None:
+                file = self._files[text[:cut]] = str(json.loads(text[2:cut]))
+            return ((file, int(text[cut + 1 : -2])),)
+        return tuple((str(f), int(n)) for f, n in json.loads(text))
+
+    def record(self, row: Sequence[Any], target_url: str) -> MergedBacklink:
+        """A stored backlink row (``_READ_BACK`` order, without id) as a merged record.
+
+        An authority taken from the referring domain is left out: it is filled
+        again after the merge (a metric of the link's own may have come).
+        """
+        (
+            source_url,
+            source_host,
+            source_domain,
+            _target_id,
+            anchor,
+            followed,
+            nofollow,
+            ugc,
+            sponsored,
+            is_image,
+            lost,
+            lost_date,
+            first_seen,
+            last_seen,
+            metric_name,
+            metric_value,
+            authority,
+            vendors,
+            origins,
+            rel_reported,
+            lost_reported,
+            rel_seen,
+            lost_seen,
+            conflicts,
+            authority_source,
+        ) = row
+        from_domain = authority_source == "domain"
+        vendor_list = self._vendors.get(vendors)
+        if vendor_list is None:
+            vendor_list = self._vendors[vendors] = tuple(json.loads(vendors))
+        return MergedBacklink(
+            source_url, source_host, source_domain, target_url, anchor or "",
+            bool(followed), bool(nofollow), bool(ugc), bool(sponsored), bool(is_image),
+            bool(rel_reported), bool(lost), lost_date, bool(lost_reported), first_seen,
+            last_seen, None if from_domain else metric_name,
+            None if from_domain else metric_value, None if from_domain else authority,
+            vendor_list, self._origins(origins),
+            tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
+        )  # fmt: skip
 
 
 def _write_domains(store: CrawlStore, domains: Mapping[str, MergedDomain]) -> None:
@@ -1067,96 +1732,3 @@ def _write_imports(store: CrawlStore, reports: Sequence[ImportReport], mode: str
             for r in reports
         ],
     )
-
-
-def write_backlinks(
-    store: CrawlStore,
-    records: Iterable[Record | MergedBacklink] | BacklinkMerger,
-    reports: Sequence[ImportReport] = (),
-    *,
-    replace: bool = False,
-) -> ImportResult:
-    """Merge records into the store (one transaction), streaming them.
-
-    Parameters
-    ----------
-    store : CrawlStore
-    records : iterable or BacklinkMerger
-        Link, referring-domain and target-page records in reading order (what
-        :class:`ParsedExport` objects yield, chained), or a merger's contents.
-        Consumed once; ``reports`` may be filled while it is consumed.
-    reports : sequence of ImportReport
-        Per-file reports, recorded in ``backlink_imports``.
-    replace : bool
-        Delete the run's backlinks, domains, target pages and imports first.
-
-    Returns
-    -------
-    ImportResult
-    """
-    started = time.perf_counter()
-    ensure_backlink_schema(store)
-    result = ImportResult(reports=list(reports))
-    merger = BacklinkMerger()  # referring domains and target pages: few, kept in memory
-    conn = store.conn
-    (temp_store,) = conn.execute("PRAGMA temp_store").fetchone()
-    conn.execute("PRAGMA temp_store = FILE")  # the staged rows go to disk, not to memory
-    # Reading fills the stage (temp tables) in autocommit: the main database is not
-    # locked while files are parsed, and the store's other connections (the crawl's
-    # pipeline) can write meanwhile. The merge then takes the write lock at once
-    # (IMMEDIATE), so its snapshot cannot go stale between reading and writing.
-    stage = _Stage(store)
-    try:
-        with gc_paused():
-            stage.add(records, merger)
-            result.reports = list(reports)
-            result.read_seconds = time.perf_counter() - started
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                _finish(store, stage, merger, result, replace=replace)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-    finally:
-        stage.drop()
-        conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
-    result.domains = len(merger.domains)
-    result.backlinks = store.count("backlinks")
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _finish(
-    store: CrawlStore, stage: _Stage, merger: BacklinkMerger, result: ImportResult, *, replace: bool
-) -> None:
-    """Everything an import writes to the main database (inside its transaction)."""
-    conn = store.conn
-    if replace:
-        for table in ("backlinks", "backlink_domains", "backlink_target_pages", "backlink_imports"):
-            conn.execute(f"DELETE FROM {table}")
-    stored = conn.execute("SELECT 1 FROM backlinks LIMIT 1").fetchone() is not None
-    stage.finish(store, result, stored=stored)
-    result.link_rows = stage.rows
-    page_urls = [url for url, _ in merger.target_pages]
-    page_ids = store.intern(page_urls) if page_urls else {}
-    result.targets = list(dict.fromkeys([*stage.targets, *page_urls]))
-    _write_domains(store, merger.domains)
-    conn.executemany(
-        "INSERT OR REPLACE INTO backlink_target_pages "
-        "(target_id, vendor, links, domains, origin) VALUES (?, ?, ?, ?, ?)",
-        [
-            (page_ids[p.target_url], p.vendor, p.links, p.domains, _json([p.file, p.line]))
-            for p in merger.target_pages.values()
-        ],
-    )
-    conn.execute(
-        "INSERT OR IGNORE INTO known_urls (url_id, source) "
-        "SELECT target_id, 'backlink' FROM bl_stage_targets"
-    )
-    conn.executemany(
-        "INSERT OR IGNORE INTO known_urls (url_id, source) VALUES (?, 'backlink')",
-        [(url_id,) for url_id in page_ids.values()],
-    )
-    result.authority_filled = fill_domain_authority(store)
-    _write_imports(store, result.reports, "replace" if replace else "add")

@@ -167,3 +167,38 @@ def test_folders_are_expanded(run_dir: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Moz inbound links (Open Site Explorer)" in done.stdout
     assert "Semrush backlinks (current format)" in done.stdout
+
+
+def test_a_large_export_is_read_by_worker_processes(run_dir: Path, tmp_path: Path) -> None:
+    """Over 16 MiB the command reads the export in regions in worker processes
+    (spawned from the scrapy command), with what a single process finds."""
+    export = tmp_path / "semrush.csv"
+    header = (
+        "Page ascore,Source title,Source url,Target url,Anchor,External links,Internal links,"
+        "Nofollow,Sponsored,Ugc,Text,Frame,Form,Image,Sitewide,First seen,Last seen,New link,"
+        "Lost link\n"
+    )
+    rows = [
+        f"{i % 100},Title {'x' * (i % 40)},https://site{i % 5000}.example.org/p/{i // 5000},"
+        f"{SITE}/kettles/,kettles,1,2,{'true' if i % 5 == 0 else 'false'},false,false,true,"
+        "false,false,false,false,2025-01-02,2026-03-04,false,false\n"
+        for i in range(125_000)
+    ]
+    rows[70_000] = "broken,row\n"
+    export.write_text(header + "".join(rows), encoding="utf-8")
+    assert export.stat().st_size > 16 << 20
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "backlinks", str(run_dir), str(export),
+         "-s", "BACKLINKS_WORKERS=2"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "rows read 125,000, kept 124,999, rejected 1" in done.stdout
+    assert "    semrush.csv:70002: ragged row: 2 cells where the header has 19" in done.stdout
+    assert "store: 124,999 backlink(s) in the run (124,999 added" in done.stdout
+    with CrawlStore(run_dir) as store:
+        assert store.count("backlinks") == 124_999
+        assert not store.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'backlinks_building'"
+        ).fetchone()
+    assert not list(run_dir.glob(".backlinks-stage-*"))  # the stages are gone

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +13,8 @@ from scrapy.utils.test import get_crawler
 
 from pipelines.backlinks.extension import BacklinksConfig, BacklinksImport
 from pipelines.storedb import CrawlStore
+from tests.support.crawl import run_crawl
 from tests.support.server import Response, TestServer
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-STANDIN = ROOT / "tests" / "support" / "backlinks_standin.py"
 
 
 def test_config_defaults() -> None:
@@ -35,12 +31,13 @@ def test_config_parses_and_checks_values() -> None:
                 "BACKLINKS_COLUMNS": "source=Referrer,target=Page",
                 "BACKLINKS_SCHEDULE_TARGETS": "False",
                 "BACKLINKS_REJECT_DETAILS": "5",
+                "BACKLINKS_WORKERS": "3",
                 "LINKSPIDER_TRACKING_PARAMS": ["ref", "utm_*"],
             }
         )
     )
     assert config.columns == {"source": "Referrer", "target": "Page"}
-    assert (config.schedule_targets, config.reject_details) == (False, 5)
+    assert (config.schedule_targets, config.reject_details, config.workers) == (False, 5, 3)
     assert config.tracking_params == ("ref", "utm_*")
     as_dict = BacklinksConfig.from_settings(Settings({"BACKLINKS_COLUMNS": {"source": "From"}}))
     assert as_dict.columns == {"source": "From"}
@@ -48,6 +45,7 @@ def test_config_parses_and_checks_values() -> None:
         ({"BACKLINKS_TARGET": "mailto:x@example.com"}, "is not an http"),
         ({"BACKLINKS_COLUMNS": "target=Page"}, "needs at least source"),
         ({"BACKLINKS_REJECT_DETAILS": -1}, "0 or more"),
+        ({"BACKLINKS_WORKERS": -1}, "BACKLINKS_WORKERS must be 0"),
     ):
         with pytest.raises(ValueError, match=message):
             BacklinksConfig.from_settings(Settings(bad))
@@ -93,14 +91,13 @@ def test_built_from_the_crawler_when_the_spider_has_files(tmp_path: Path) -> Non
     assert extension.config.target == "https://www.example.com/"
 
 
-def crawl(server: TestServer, run_dir: Path, backlinks: Path, *settings: str) -> str:
-    command = [
-        sys.executable, "-m", "scrapy", "runspider", str(STANDIN),
-        "-a", f"url={server.url('/')}", "-a", f"run_dir={run_dir}", "-a", f"backlinks={backlinks}",
-        *(arg for setting in settings for arg in ("-s", setting)),
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
+def crawl(server: TestServer, run_dir: Path, backlinks: Path, **settings: str) -> str:
+    """A real ``scrapy crawl site`` with the project's settings (the extension is on)."""
+    done = run_crawl(
+        server.url("/"),
+        run_dir,
+        args={"backlinks": str(backlinks), "sitemaps": "off"},
+        settings=settings,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stderr
@@ -115,11 +112,11 @@ def test_a_real_crawl_imports_at_open_with_the_settings(tmp_path: Path) -> None:
             server,
             tmp_path / "run",
             export,
-            f"BACKLINKS_TARGET={server.url('/landing?utm_source=x')}",
-            "BACKLINKS_SCHEDULE_TARGETS=False",
+            BACKLINKS_TARGET=server.url("/landing?utm_source=x"),
+            BACKLINKS_SCHEDULE_TARGETS="False",
         )
         assert "/landing" not in server.paths()  # not scheduled
-        assert sorted(server.paths()) == ["/", "/about"]
+        assert sorted(server.paths()) == ["/", "/about", "/robots.txt"]
     assert f"target assumed: {server.url('/landing')}" in log
     assert "'backlinks/stored': 2" in log and "'backlinks/rows_kept': 2" in log
     with CrawlStore(tmp_path / "run") as store:

@@ -1,12 +1,13 @@
 """End to end: crawl a local site with three overlapping backlink exports.
 
-A real crawl (the real Scrapy engine, the ``BacklinksImport`` extension, a
-spider with the site spider's backlink contract: ``tests/support/backlinks_standin.py``)
-of a site served on 127.0.0.1, given an Ahrefs "for Excel" export (UTF-16 tab),
-a Semrush export and a Search Console export whose links overlap. Then the
-merged set, the referring-domain counts, the resolution of targets through a
-redirect and a canonical, and the lost-equity list are checked, and
-``scrapy backlinks`` re-imports into the same run.
+A real ``scrapy crawl site -a url=... -a backlinks=a,b,c`` (the real Scrapy
+engine, the site spider and the project's settings, so the ``BacklinksImport``
+extension and the store pipeline) of a site served on 127.0.0.1, given an
+Ahrefs "for Excel" export (UTF-16 tab), a Semrush export and a Search Console
+export whose links overlap. Then the merged set, the referring-domain counts,
+the resolution of targets through a redirect and a canonical, and the
+lost-equity list are checked, and ``scrapy backlinks`` re-imports into the
+same run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +24,8 @@ import pytest
 
 from pipelines.backlinks import lost_equity, resolve_targets
 from pipelines.storedb import CrawlStore
+from tests.support.crawl import ROOT, run_crawl
 from tests.support.server import Response, TestServer, redirect
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-STANDIN = ROOT / "tests" / "support" / "backlinks_standin.py"
 
 AHREFS_HEADER = [
     "Referring page title", "Referring page URL", "Language", "Platform",
@@ -121,17 +119,9 @@ def write_exports(folder: Path, site: str) -> list[Path]:
     return [folder / "ahrefs.csv", folder / "semrush.csv", folder / "gsc.csv"]
 
 
-def crawl(server: TestServer, run_dir: Path, backlinks: str, *settings: str) -> str:
-    command = [
-        sys.executable, "-m", "scrapy", "runspider", str(STANDIN),
-        "-a", f"url={server.url('/')}", "-a", f"run_dir={run_dir}", "-a", f"backlinks={backlinks}",
-        *(arg for setting in settings for arg in ("-s", setting)),
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stderr
+def crawl(server: TestServer, run_dir: Path, backlinks: str) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl site -a url=... -a backlinks=...`` of the test site."""
+    return run_crawl(server.url("/"), run_dir, args={"backlinks": backlinks}, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +129,9 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("backlinks-e2e")
     with TestServer(site_routes()) as server:
         files = write_exports(folder, server.base)
-        log = crawl(server, folder / "run", ",".join(str(f) for f in files))
-        yield server, folder, files, log
+        done = crawl(server, folder / "run", ",".join(str(f) for f in files))
+        assert done.returncode == 0, done.stderr[-3000:]
+        yield server, folder, files, done.stderr
 
 
 def test_targets_only_backlinks_reach_are_crawled(crawled: Any) -> None:
@@ -260,9 +251,15 @@ def test_an_unreadable_export_stops_the_crawl_before_it_starts(tmp_path: Path) -
     bad = tmp_path / "export.xlsx"
     bad.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
     with TestServer(site_routes()) as server:
-        log = crawl(server, tmp_path / "run", str(bad))
-        assert server.paths() == []
-    assert f"Backlinks not imported, crawl stopped: {bad}: is a ZIP archive" in log
-    assert "'finish_reason': 'backlinks_error'" in log
-    with sqlite3.connect(tmp_path / "run" / "crawl.sqlite") as conn:
-        assert conn.execute("SELECT count(*) FROM backlinks").fetchone() == (0,)
+        done = crawl(server, tmp_path / "run", str(bad))
+        assert server.paths() == []  # not even robots.txt
+    why = f"backlinks not imported, crawl stopped: {bad}: is a ZIP archive"
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {why}")
+    assert "'finish_reason': 'backlinks_error'" in done.stderr
+    with CrawlStore(tmp_path / "run") as store:
+        assert store.count("backlinks") == 0
+        assert store.get_meta("finish_reason") == "backlinks_error"
+        assert store.get_meta("complete") is False
+        assert store.get_meta("fatal_error").startswith(why)

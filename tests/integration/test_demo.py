@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.backlinks import lost_equity
+from pipelines.storedb import CrawlStore
 from tests.support.crawl import ROOT, StoreView
 
 
@@ -47,4 +49,19 @@ def test_demo_crawls_the_bundled_site_and_prints_the_run_folder(tmp_path: Path) 
     assert f"{base}/shop/boots/summit-pro" in ahrefs
     assert "https://www.northwind-outfitters.example" not in ahrefs
     assert meta["backlink_files"] == [str(p) for p in exports]
+    # The crawl imported them when it opened: merged backlinks tied to the crawl.
+    imported = store.conn.execute("SELECT vendor, kept FROM backlink_imports ORDER BY vendor")
+    assert [(vendor, kept > 0) for vendor, kept in imported] == [
+        ("ahrefs", True),
+        ("gsc", True),
+        ("semrush", True),
+    ]
+    assert store.conn.execute("SELECT count(*) FROM backlinks").fetchone()[0] >= 30
+    assert ("/shop/boots/summit-pro", "backlink") in store.known()
     store.close()
+    with CrawlStore(run_dir) as crawl_store:
+        lost = {
+            e.resolution.target_url.removeprefix(base): e.redirect_to
+            for e in lost_equity(crawl_store)
+        }
+    assert lost["/shop/tents/discontinued-dome"] == f"{base}/shop/tents/"

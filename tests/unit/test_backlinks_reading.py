@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.backlinks.model import UnreadableExportError
-from pipelines.backlinks.reading import MAX_RECORD_LINES, expand_backlink_paths, read_backlinks
+from pipelines.backlinks.reading import (
+    MAX_RECORD_LINES,
+    BacklinkFile,
+    expand_backlink_paths,
+    read_backlinks,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "backlinks"
 
@@ -190,3 +199,104 @@ def test_expand_paths_folders_and_comma_lists(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(UnreadableExportError, match=r"holds no \.csv"):
         expand_backlink_paths([empty])
+
+
+_CELL_TEXT = st.text(alphabet=["a", "é", '"', ",", "\t", ";", " ", "\r", "\n", "🍵"], max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.lists(_CELL_TEXT, min_size=1, max_size=5), min_size=1, max_size=12),
+    delimiter=st.sampled_from(["\t", ",", ";"]),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    noise=st.lists(st.tuples(st.integers(0, 20), _CELL_TEXT), max_size=3),
+    encoding=st.sampled_from(["utf-8", "utf-16"]),
+)
+def test_plain_lines_split_fast_give_what_csv_gives(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    rows: list[list[str]],
+    delimiter: str,
+    quoting: int,
+    noise: list[tuple[int, str]],
+    encoding: str,
+) -> None:
+    # Well-formed rows, with stray text (broken quotes, bare line breaks) spliced in.
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter, quoting=quoting, lineterminator="\r\n").writerows(
+        [["Source URL", "Target URL", "Anchor"], *rows]
+    )
+    lines = text.getvalue().splitlines(keepends=True)
+    for position, extra in noise:
+        lines.insert(min(position, len(lines)), extra + "\n")
+    path = tmp_path_factory.mktemp("fast") / "export.csv"
+    path.write_bytes("".join(lines).encode(encoding))
+
+    def read(fast: bool) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str, str]]]:
+        with read_backlinks(path) as handle:
+            handle.fast = fast
+            return [(handle.line_num, row) for row in handle], handle.bad_lines
+
+    assert read(fast=True) == read(fast=False)
+
+
+def read_in_regions(
+    path: Path, size: int
+) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str, str]]]:
+    """Read a file region by region as the parallel import does, lines made absolute."""
+    with read_backlinks(path) as whole:
+        regions = whole.regions(size)
+    rows: list[tuple[int, list[str]]] = []
+    bad: list[tuple[int, str, str]] = []
+    offset = skip = 0
+    for region in regions:
+        with BacklinkFile(path, region=region, skip=skip) as part:
+            rows += [(offset + part.line_num, row) for row in part]
+            bad += [(offset + line, code, why) for line, code, why in part.bad_lines]
+            offset += part.region_lines
+            skip = part.overrun
+    return rows, bad
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.lists(_CELL_TEXT, min_size=1, max_size=4), min_size=1, max_size=30),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    noise=st.lists(st.tuples(st.integers(0, 40), _CELL_TEXT), max_size=4),
+    encoding=st.sampled_from(
+        [("utf-8", b""), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")]
+    ),
+    size=st.integers(1, 120),
+)
+def test_reading_in_regions_gives_the_rows_of_reading_the_whole_file(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    rows: list[list[str]],
+    quoting: int,
+    noise: list[tuple[int, str]],
+    encoding: tuple[str, bytes],
+    size: int,
+) -> None:
+    text = io.StringIO()
+    csv.writer(text, quoting=quoting, lineterminator="\r\n").writerows(
+        [["Source URL", "Target URL", "Anchor"], *rows]
+    )
+    lines = text.getvalue().splitlines(keepends=True)
+    for position, extra in noise:
+        lines.insert(min(position, len(lines)), extra + "\n")
+    path = tmp_path_factory.mktemp("regions") / "export.csv"
+    codec, bom = encoding
+    path.write_bytes(bom + "".join(lines).encode(codec))
+    with read_backlinks(path) as handle:
+        expected = [(handle.line_num, row) for row in handle], handle.bad_lines
+    assert read_in_regions(path, size) == expected
+
+
+def test_a_record_across_a_region_boundary_is_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    rows = [f'https://a.example.org/{i},https://www.example.com/,"two\nlines"\n' for i in range(40)]
+    path.write_text("Source URL,Target URL,Anchor\n" + "".join(rows) + 'x,"never closed\n' * 3)
+    with read_backlinks(path) as handle:
+        expected = [(handle.line_num, row) for row in handle], handle.bad_lines
+        assert len(handle.regions(50)) > 10
+    assert read_in_regions(path, 50) == expected

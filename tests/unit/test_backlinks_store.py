@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -310,20 +311,43 @@ def test_writing_merged_records_matches_importing_the_files(tmp_path: Path) -> N
     assert result.merged == len(expected) == 8
 
 
-def test_stored_seen_dates_match_the_records(store: CrawlStore) -> None:
-    """rel_seen/lost_seen are computed in SQL for single rows: same values as the records."""
-    import_backlinks(
-        store, fixture("ahrefs_backlinks_utf8.csv", "gsc_latest_links_crlf.csv"), site=SITE
-    )
-    for name in ("ahrefs_backlinks_utf8.csv", "gsc_latest_links_crlf.csv"):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ahrefs_backlinks_utf8.csv",
+        "gsc_latest_links_crlf.csv",
+        "moz_inbound_links_preamble.csv",  # rel reported, no dates
+        "majestic_backlinks_broken_row.csv",
+        "semrush_backlinks.csv",
+    ],
+)
+def test_stored_seen_dates_match_the_records(tmp_path: Path, name: str) -> None:
+    """Single rows get rel_seen/lost_seen (and the rest) in SQL: the records' values."""
+    with CrawlStore(tmp_path, create=True) as store:
+        import_backlinks(store, fixture(name), site=SITE)
         with read_backlinks(FIXTURES / name) as handle:
-            for record in parse_backlinks(handle, site=SITE):
-                row = backlink(store, record.source_url, record.target_url)
-                assert (row["rel_seen"], row["lost_seen"]) == (record.rel_seen, record.lost_seen)
-                assert (row["rel_reported"], row["lost_reported"]) == (
-                    record.rel_reported,
-                    record.lost_reported,
-                )
+            records = list(parse_backlinks(handle, site=SITE))
+        keys = Counter((r.source_url, r.target_url) for r in records)
+        for record in records:
+            if keys[record.source_url, record.target_url] > 1:
+                continue  # merged
+            row = backlink(store, record.source_url, record.target_url)
+            assert (row["rel_seen"], row["lost_seen"]) == (record.rel_seen, record.lost_seen)
+            assert (row["rel_reported"], row["lost_reported"]) == (
+                record.rel_reported,
+                record.lost_reported,
+            )
+            assert (row["lost_date"], row["first_seen"], row["last_seen"]) == (
+                record.lost_date,
+                record.first_seen,
+                record.last_seen,
+            )
+            assert (row["metric_name"], row["metric_value"], row["authority"]) == (
+                record.metric_name,
+                record.metric_value,
+                record.authority,
+            )
+            assert row["authority_source"] == ("link" if record.authority is not None else None)
 
 
 def test_the_store_connection_is_left_as_it_was(store: CrawlStore) -> None:

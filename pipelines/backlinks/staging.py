@@ -1,0 +1,642 @@
+"""Stage link records in a private SQLite file, in this process or in worker processes.
+
+An import first writes the link records it reads to a *stage*: a SQLite file
+of its own (no journal, no sync: it is thrown away after the import, so it
+never needs to survive a crash), one narrow row per record, with the target
+URL and the file as small integers. The store then copies a stage into the
+``backlinks`` table with one ``INSERT ... SELECT`` (SQLite's own loop, no
+Python per row) and merges the records whose key it has seen before
+(:mod:`pipelines.backlinks.store`).
+
+Large exports are read in *regions* (:meth:`BacklinkFile.regions`), each
+staged by :func:`stage_region` in a worker process; the store applies the
+stages in file order, so the result is the one a single process reading the
+files in order gives. A region's line numbers count from its first line
+(:attr:`RegionResult.region_lines` lets the store make them absolute).
+
+Referring domains and target pages, which are few, are not staged: they go
+to a :class:`~pipelines.backlinks.merging.BacklinkMerger` (in this process)
+or come back with the region's result.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from linkspider.urlnorm import UrlNormaliser
+from pipelines.backlinks.merging import BacklinkMerger
+from pipelines.backlinks.model import (
+    KIND_LINKS,
+    Backlink,
+    ExportFormat,
+    ImportReport,
+    MergedBacklink,
+    ReferringDomain,
+    TargetPage,
+)
+from pipelines.backlinks.parsing import ParsedExport, Record, parse_backlinks, parse_region
+from pipelines.backlinks.reading import BacklinkFile
+from pipelines.backlinks.urls import ExportUrls, Site
+
+__all__ = [
+    "FLAG_BITS",
+    "RegionResult",
+    "RegionTask",
+    "StageResult",
+    "Stager",
+    "gc_paused",
+    "link_key",
+    "links_count",
+    "stage_region",
+]
+
+# Flag bits of a staged record, in the order of the backlinks columns they fill.
+_FOLLOWED, _NOFOLLOW, _UGC, _SPONSORED, _IMAGE, _LOST, _REL_REPORTED, _LOST_REPORTED = (
+    1 << i for i in range(8)
+)
+#: Column names of the flag bits, bit 0 first.
+FLAG_BITS: Final = (
+    "followed",
+    "nofollow",
+    "ugc",
+    "sponsored",
+    "is_image",
+    "lost",
+    "rel_reported",
+    "lost_reported",
+)
+
+_SCHEMA: Final = """
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+-- The backlinks columns, as the store will hold them, but for target_id (the
+-- target's index in t), vendors and origins (NULL: made from f and the line
+-- when copied, since a region's lines are not yet absolute).
+CREATE TABLE s (
+    source_url       TEXT NOT NULL,
+    source_host      TEXT NOT NULL,
+    source_domain    TEXT NOT NULL,
+    t_idx            INTEGER NOT NULL,
+    anchor           TEXT NOT NULL,
+    followed         INTEGER NOT NULL,
+    nofollow         INTEGER NOT NULL,
+    ugc              INTEGER NOT NULL,
+    sponsored        INTEGER NOT NULL,
+    is_image         INTEGER NOT NULL,
+    lost             INTEGER NOT NULL,
+    lost_date        TEXT,
+    first_seen       TEXT,
+    last_seen        TEXT,
+    metric_name      TEXT,
+    metric_value     REAL,
+    authority        REAL,
+    vendors          TEXT,               -- merged records only
+    origins          TEXT,               -- merged records only
+    rel_reported     INTEGER NOT NULL,
+    lost_reported    INTEGER NOT NULL,
+    rel_seen         TEXT,
+    lost_seen        TEXT,
+    links            INTEGER NOT NULL,
+    conflicts        TEXT,
+    authority_source TEXT,
+    file_idx         INTEGER NOT NULL,   -- f.file_idx
+    line             INTEGER NOT NULL    -- from the region's first line
+);
+CREATE TABLE t (t_idx INTEGER PRIMARY KEY, url TEXT NOT NULL);
+CREATE TABLE f (
+    file_idx  INTEGER PRIMARY KEY,
+    file      TEXT NOT NULL,
+    vendor    TEXT NOT NULL,
+    vendors   TEXT NOT NULL,             -- JSON ["vendor"]
+    origin    TEXT NOT NULL              -- JSON '[["file",': + line + ']]' = origins
+);
+"""
+# A single record is bound as 14 values (the flags packed in one integer, a
+# missing value as '' or -1: metrics are never negative) and SQLite works out
+# the columns: sqlite3 binds None through its adapter lookup, several times
+# slower than a str or a float (measured: 0.75 us of 3 us per row), and every
+# bound value costs more than an expression.
+_INSERT_ONE: Final = """
+INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc,
+    sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value,
+    authority, rel_reported, lost_reported, rel_seen, lost_seen, links, authority_source,
+    file_idx, line)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6 & 1, (?6 >> 1) & 1, (?6 >> 2) & 1, (?6 >> 3) & 1,
+    (?6 >> 4) & 1, (?6 >> 5) & 1, nullif(?7, ''), nullif(?8, ''), nullif(?9, ''),
+    nullif(?10, ''), nullif(?11, -1), nullif(?12, -1), (?6 >> 6) & 1, (?6 >> 7) & 1,
+    CASE WHEN (?6 >> 6) & 1 THEN coalesce(nullif(?9, ''), nullif(?8, '')) END,
+    CASE WHEN (?6 >> 7) & 1 THEN coalesce(nullif(max(?9, ?7), ''), nullif(?8, '')) END,
+    1, CASE WHEN ?12 >= 0 THEN 'link' END, ?13, ?14)
+"""
+_INSERT_MERGED: Final = """
+INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc,
+    sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value,
+    authority, vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, links,
+    conflicts, authority_source, file_idx, line)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+#: Columns read back for a staged record (:func:`staged_record`).
+STAGE_COLUMNS: Final = (
+    "source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc, sponsored, "
+    "is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value, authority, "
+    "vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, conflicts, file_idx, "
+    "line"
+)
+_BATCH: Final = 10_000
+_KEY_SHIFT: Final = 31  # two 32-bit CRCs in one non-negative int64
+
+
+def link_key(source_url: str, target_crc: int) -> int:
+    """A 64-bit hash of a link's key (source URL, target URL), the same in every process.
+
+    Parameters
+    ----------
+    source_url : str
+        The normalised source URL.
+    target_crc : int
+        ``zlib.crc32`` of the normalised target URL (UTF-8).
+
+    Returns
+    -------
+    int
+        Below 2**63. Two CRC-32s of one string are not independent (CRC is
+        linear), so the low half is an Adler-32 seeded with the target's
+        CRC: no collision among 1.5 million benchmark keys (two CRCs gave 5).
+        Different keys may still share a hash: the store compares the real
+        keys before merging.
+    """
+    data = source_url.encode("utf-8", "surrogatepass")
+    return (zlib.crc32(data) << _KEY_SHIFT) ^ zlib.adler32(data, target_crc)
+
+
+def _json(value: Any) -> str:
+    import json  # noqa: PLC0415 - merged records are rare; the loop never needs it
+
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _flags(r: Backlink | MergedBacklink) -> int:
+    return (
+        (_FOLLOWED if r.followed else 0)
+        | (_NOFOLLOW if r.nofollow else 0)
+        | (_UGC if r.ugc else 0)
+        | (_SPONSORED if r.sponsored else 0)
+        | (_IMAGE if r.is_image else 0)
+        | (_LOST if r.lost else 0)
+        | (_REL_REPORTED if r.rel_reported else 0)
+        | (_LOST_REPORTED if r.lost_reported else 0)
+    )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk import.
+
+    An import allocates millions of short-lived objects per second; the
+    collector's passes over them cost more than the parsing (measured: merging
+    in memory cost 5x more with it on). Nothing an import builds has reference
+    cycles, so nothing is lost by pausing; cycles made meanwhile are collected after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class StageResult:
+    """A finished stage: what the store needs to copy it.
+
+    Attributes
+    ----------
+    path : str
+        The stage file.
+    rows : int
+        Link records staged (rowids 1..rows, in reading order).
+    keys : bytes
+        :func:`link_key` of each, as native int64, in rowid order.
+    targets : list of str
+        Target URLs by ``t_idx``, in the order first met.
+    files : list of (str, str)
+        ``(file, vendor)`` by ``file_idx``.
+    others : list
+        Referring domains and target pages, in reading order (when no merger
+        took them).
+    """
+
+    path: str
+    rows: int
+    keys: bytes
+    targets: list[str]
+    files: list[tuple[str, str]]
+    others: list[Record] = field(default_factory=list)
+
+
+class Stager:
+    """Write link records to a new stage file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The stage file to create (it must not exist).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.executescript(_SCHEMA)
+        self.conn.execute("BEGIN")
+        self.targets: dict[str, int] = {}
+        self._target_crcs: list[int] = []
+        self.files: dict[tuple[str, str], int] = {}
+        self.rows = 0
+        self.keys = array("q")
+        self.others: list[Record] = []
+        self._batch: list[tuple[Any, ...]] = []
+
+    def _t_idx(self, url: str) -> int:
+        t_idx = self.targets[url] = len(self.targets)
+        self._target_crcs.append(zlib.crc32(url.encode("utf-8", "surrogatepass")))
+        self.conn.execute("INSERT INTO t (t_idx, url) VALUES (?, ?)", (t_idx, url))
+        return t_idx
+
+    def _file_idx(self, file: str, vendor: str) -> int:
+        f_idx = self.files[file, vendor] = len(self.files)
+        self.conn.execute(
+            "INSERT INTO f (file_idx, file, vendor, vendors, origin) VALUES (?, ?, ?, ?, ?)",
+            (f_idx, file, vendor, _json([vendor]), "[[" + _json(file) + ","),
+        )
+        return f_idx
+
+    def add(
+        self,
+        records: Iterable[Record | MergedBacklink],
+        merger: BacklinkMerger | None = None,
+    ) -> None:
+        """Stage link records; referring domains and target pages go to ``merger``
+        (or to :attr:`StageResult.others` without one).
+
+        The loop runs once per row of every export: the common record (a
+        :class:`Backlink`) is staged inline.
+        """
+        targets, files, crcs = self.targets, self.files, self._target_crcs
+        batch, keys = self._batch, self.keys
+        append, key_append = batch.append, keys.append
+        crc32, adler32 = zlib.crc32, zlib.adler32
+        shift = _KEY_SHIFT
+        count = 0
+        for r in records:
+            if type(r) is not Backlink:
+                self._other(r, merger)
+                continue
+            target = r.target_url
+            t_idx = targets.get(target)
+            if t_idx is None:
+                t_idx = self._t_idx(target)
+            f_idx = files.get((r.file, r.vendor))
+            if f_idx is None:
+                f_idx = self._file_idx(r.file, r.vendor)
+            source = r.source_url
+            data = source.encode("utf-8", "surrogatepass")
+            key_append((crc32(data) << shift) ^ adler32(data, crcs[t_idx]))
+            append(
+                (
+                    source,
+                    r.source_host,
+                    r.source_domain,
+                    t_idx,
+                    r.anchor,
+                    (_FOLLOWED if r.followed else 0)
+                    | (_NOFOLLOW if r.nofollow else 0)
+                    | (_UGC if r.ugc else 0)
+                    | (_SPONSORED if r.sponsored else 0)
+                    | (_IMAGE if r.is_image else 0)
+                    | (_LOST if r.lost else 0)
+                    | (_REL_REPORTED if r.rel_reported else 0)
+                    | (_LOST_REPORTED if r.lost_reported else 0),
+                    r.lost_date or "",
+                    r.first_seen or "",
+                    r.last_seen or "",
+                    r.metric_name or "",
+                    -1.0 if r.metric_value is None else r.metric_value,
+                    -1.0 if r.authority is None else r.authority,
+                    f_idx,
+                    r.line,
+                )
+            )
+            count += 1
+            if len(batch) >= _BATCH:
+                self.conn.executemany(_INSERT_ONE, batch)
+                batch.clear()
+        self.rows += count
+
+    def add_export(self, parsed: ParsedExport, merger: BacklinkMerger | None = None) -> None:
+        """Stage what an export holds; its links without a :class:`Backlink` per row."""
+        if parsed.format.kind != KIND_LINKS:
+            self.add(parsed, merger)
+            return
+        targets, crcs, new_target = self.targets, self._target_crcs, self._t_idx
+        key_append = self.keys.append
+        crc32, adler32 = zlib.crc32, zlib.adler32
+        shift = _KEY_SHIFT
+        f_idx = self.files.get((parsed.report.file, parsed.format.vendor))
+        if f_idx is None:
+            f_idx = self._file_idx(parsed.report.file, parsed.format.vendor)
+
+        def stage_row(  # noqa: PLR0917 - Backlink's fields, in order (ParsedExport.links_as)
+            source_url: str, source_host: str, source_domain: str, target_url: str,
+            anchor: str, followed: bool, nofollow: bool, ugc: bool, sponsored: bool,
+            is_image: bool, rel_reported: bool, lost: bool, lost_date: str | None,
+            lost_reported: bool, first_seen: str | None, last_seen: str | None,
+            metric_name: str | None, metric_value: float | None, authority: float | None,
+            vendor: str, file: str, line: int,
+        ) -> tuple[Any, ...]:  # fmt: skip
+            t_idx = targets.get(target_url)
+            if t_idx is None:
+                t_idx = new_target(target_url)
+            data = source_url.encode("utf-8", "surrogatepass")
+            key_append((crc32(data) << shift) ^ adler32(data, crcs[t_idx]))
+            return (
+                source_url, source_host, source_domain, t_idx, anchor,
+                followed | nofollow << 1 | ugc << 2 | sponsored << 3 | is_image << 4
+                | lost << 5 | rel_reported << 6 | lost_reported << 7,
+                lost_date or "", first_seen or "", last_seen or "", metric_name or "",
+                -1.0 if metric_value is None else metric_value,
+                -1.0 if authority is None else authority,
+                f_idx, line,
+            )  # fmt: skip
+
+        batch = self._batch
+        append = batch.append
+        count = 0
+        for row in parsed.links_as(stage_row):
+            append(row)
+            count += 1
+            if len(batch) >= _BATCH:
+                self.conn.executemany(_INSERT_ONE, batch)
+                batch.clear()
+        self.rows += count
+
+    def _other(self, record: Record | MergedBacklink, merger: BacklinkMerger | None) -> None:
+        if isinstance(record, MergedBacklink):
+            self._add_merged(record)
+        elif isinstance(record, ReferringDomain | TargetPage):
+            if merger is None:
+                self.others.append(record)
+            elif isinstance(record, ReferringDomain):
+                merger.add_domain(record)
+            else:
+                merger.add_target_page(record)
+        else:
+            raise TypeError(f"not a backlink record: {record!r}")
+
+    def _add_merged(self, r: MergedBacklink) -> None:
+        """Stage an already merged record (from a :class:`BacklinkMerger`)."""
+        self._flush()
+        t_idx = self.targets.get(r.target_url)
+        if t_idx is None:
+            t_idx = self._t_idx(r.target_url)
+        file, line = r.origins[0] if r.origins else ("", 0)
+        vendor = r.vendors[0] if r.vendors else ""
+        f_idx = self.files.get((file, vendor))
+        if f_idx is None:
+            f_idx = self._file_idx(file, vendor)
+        self.keys.append(link_key(r.source_url, self._target_crcs[t_idx]))
+        self.conn.execute(
+            _INSERT_MERGED,
+            (
+                r.source_url,
+                r.source_host,
+                r.source_domain,
+                t_idx,
+                r.anchor,
+                int(r.followed),
+                int(r.nofollow),
+                int(r.ugc),
+                int(r.sponsored),
+                int(r.is_image),
+                int(r.lost),
+                r.lost_date,
+                r.first_seen,
+                r.last_seen,
+                r.metric_name,
+                r.metric_value,
+                r.authority,
+                _json(list(r.vendors)),
+                _json([list(o) for o in r.origins]),
+                int(r.rel_reported),
+                int(r.lost_reported),
+                r.rel_seen,
+                r.lost_seen,
+                links_count(r.origins),
+                _json(list(r.conflicts)) if r.conflicts else None,
+                None if r.authority is None else "link",
+                f_idx,
+                line,
+            ),
+        )
+        self.rows += 1
+
+    def _flush(self) -> None:
+        if self._batch:
+            self.conn.executemany(_INSERT_ONE, self._batch)
+            self._batch.clear()
+
+    def finish(self) -> StageResult:
+        """Write what is pending and close the file."""
+        self._flush()
+        self.conn.execute("COMMIT")
+        self.conn.close()
+        return StageResult(
+            path=self.path,
+            rows=self.rows,
+            keys=self.keys.tobytes(),
+            targets=list(self.targets),
+            files=list(self.files),
+            others=self.others,
+        )
+
+    def abandon(self) -> None:
+        """Close without finishing (the caller deletes the file)."""
+        self.conn.close()
+
+
+def links_count(origins: Sequence[tuple[str, int]]) -> int:
+    """Link rows behind a merged record: the most any one file had."""
+    if len(origins) == 1:
+        return 1
+    per_file: dict[str, int] = {}
+    for file, _ in origins:
+        per_file[file] = per_file.get(file, 0) + 1
+    return max(per_file.values())
+
+
+def staged_record(
+    row: Sequence[Any],
+    targets: Sequence[str],
+    files: Sequence[tuple[str, str]],
+    line_offset: int = 0,
+) -> Backlink | MergedBacklink:
+    """A staged row (:data:`STAGE_COLUMNS` order) back as the record it was.
+
+    Parameters
+    ----------
+    targets, files : sequence
+        The stage's :attr:`StageResult.targets` and :attr:`StageResult.files`.
+    line_offset : int
+        Added to the line of a single record (a region's lines count from 1).
+    """
+    import json  # noqa: PLC0415 - only repeated keys are read back
+
+    (
+        source_url,
+        source_host,
+        source_domain,
+        t_idx,
+        anchor,
+        followed,
+        nofollow,
+        ugc,
+        sponsored,
+        is_image,
+        lost,
+        lost_date,
+        first_seen,
+        last_seen,
+        metric_name,
+        metric_value,
+        authority,
+        vendors,
+        origins,
+        rel_reported,
+        lost_reported,
+        rel_seen,
+        lost_seen,
+        conflicts,
+        file_idx,
+        line,
+    ) = row
+    target_url = targets[t_idx]
+    if vendors is None:
+        file, vendor = files[file_idx]
+        return Backlink(
+            source_url, source_host, source_domain, target_url, anchor, bool(followed),
+            bool(nofollow), bool(ugc), bool(sponsored), bool(is_image), bool(rel_reported),
+            bool(lost), lost_date, bool(lost_reported), first_seen, last_seen, metric_name,
+            metric_value, authority, vendor, file, line + line_offset,
+        )  # fmt: skip
+    return MergedBacklink(
+        source_url, source_host, source_domain, target_url, anchor, bool(followed),
+        bool(nofollow), bool(ugc), bool(sponsored), bool(is_image), bool(rel_reported),
+        bool(lost), lost_date, bool(lost_reported), first_seen, last_seen, metric_name,
+        metric_value, authority, tuple(json.loads(vendors)),
+        tuple((str(f), int(n)) for f, n in json.loads(origins)),
+        tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RegionTask:
+    """One region of one export to stage (picklable: it goes to a worker process).
+
+    ``part`` 0 starts at the file's start and finds the header itself; later
+    parts are given the format and header.
+    """
+
+    path: str
+    file: str
+    part: int
+    region: tuple[int, int | None]
+    skip: int
+    fmt: ExportFormat
+    header: tuple[str, ...]
+    site: Site | None
+    target: str | None
+    columns: Mapping[str, str] | None
+    tracking_params: tuple[str, ...]
+    reject_details: int
+    stage_path: str
+
+
+@dataclass
+class RegionResult:
+    """What staging a region gave (picklable: it comes back from a worker process).
+
+    ``report``, ``problems`` and the line numbers in them and in the stage
+    count from the region's first line (part 0: the file's first line).
+    """
+
+    task: RegionTask
+    stage: StageResult
+    report: ImportReport
+    problems: dict[str, list[Any]]
+    region_lines: int
+    overrun: int
+    fallback_lines: int
+    first_fallback: int
+
+
+#: A worker's URL memos, kept from one region to the next: the same referring
+#: hosts come back all over an export, and each costs ~12 us the first time.
+_URLS: dict[tuple[str, ...], ExportUrls] = {}
+
+
+def stage_region(task: RegionTask) -> RegionResult:
+    """Read one region of an export and stage its records (runs in a worker process)."""
+    urls = _URLS.get(task.tracking_params)
+    if urls is None:
+        urls = _URLS[task.tracking_params] = ExportUrls(
+            UrlNormaliser(tracking_params=task.tracking_params)
+        )
+    with (
+        gc_paused(),
+        BacklinkFile(task.path, name=task.file, region=task.region, skip=task.skip) as handle,
+    ):
+        if task.part == 0:
+            parsed = parse_backlinks(
+                handle,
+                file=task.file,
+                site=task.site,
+                target=task.target,
+                columns=task.columns,
+                urls=urls,
+                reject_details=task.reject_details,
+            )
+        else:
+            parsed = parse_region(
+                handle,
+                fmt=task.fmt,
+                header=list(task.header),
+                file=task.file,
+                site=task.site,
+                target=task.target,
+                urls=urls,
+                reject_details=task.reject_details,
+            )
+        stager = Stager(task.stage_path)
+        try:
+            stager.add_export(parsed)
+        except BaseException:
+            stager.abandon()
+            raise
+        return RegionResult(
+            task=task,
+            stage=stager.finish(),
+            report=parsed.report,
+            problems=dict(parsed.problems),
+            region_lines=handle.region_lines,
+            overrun=handle.overrun,
+            fallback_lines=handle.fallback_lines,
+            first_fallback=handle.first_fallback_line,
+        )

@@ -1,0 +1,244 @@
+"""A large import, read in regions by worker processes, stores what one process stores.
+
+The exports are cut into many small regions (``REGION_BYTES`` made tiny) so
+that region boundaries fall everywhere: inside records over several lines,
+next to broken quotes, between the repeats of a link. Everything the import
+writes and reports must equal the single-process import of the same files:
+rows (ids included), import records, known URLs, domains, counts, rejects and
+warnings with their line numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipelines.backlinks import ImportResult, Site, import_backlinks, staging
+from pipelines.backlinks import store as store_module
+from pipelines.storedb import CrawlStore
+
+SITE = Site.from_urls(["https://www.example.com/"])
+AHREFS_HEADER = [
+    "Referring page title", "Referring page URL", "Language", "Platform",
+    "Referring page HTTP code", "Domain rating", "UR", "Domain traffic", "Referring domains",
+    "Linked domains", "External links", "Page traffic", "Keywords", "Target URL",
+    "Left context", "Anchor", "Right context", "Redirect Chain URLs",
+    "Redirect Chain status codes", "Type", "Is spam", "Content", "Nofollow", "UGC",
+    "Sponsored", "Rendered", "Raw", "Lost status", "Drop reason", "Discovered status",
+    "First seen", "Last seen", "Lost", "Author", "Page type", "Page category",
+    "Links in group",
+]  # fmt: skip
+SEMRUSH_HEADER = [
+    "Page ascore", "Source title", "Source url", "Target url", "Anchor", "External links",
+    "Internal links", "Nofollow", "Sponsored", "Ugc", "Text", "Frame", "Form", "Image",
+    "Sitewide", "First seen", "Last seen", "New link", "Lost link",
+]  # fmt: skip
+
+
+def links(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    out = []
+    for i in range(count):
+        domain = rng.randrange(300)  # few domains: repeated hosts, repeated links
+        target = rng.choice(["", "kettles/", "teapots/", "blog/tea?page=2", "old-page"])
+        out.append(
+            (f"https://site{domain}.example.org/p/{i % 500}", f"https://www.example.com/{target}")
+        )
+    return out
+
+
+def write_exports(folder: Path) -> list[Path]:
+    rng = random.Random(7)
+    pairs = links(rng, 1500)
+    ahrefs = [AHREFS_HEADER]
+    for number, (source, target) in enumerate(pairs):
+        row = dict.fromkeys(AHREFS_HEADER, "")
+        flag = rng.random()
+        row.update({
+            "Referring page title": "Title" + "x" * rng.randrange(60),  # lines of any length
+            "Right context": "right\ncontext" * (number % 3 == 0),
+            "Referring page URL": source, "Domain rating": str(rng.randrange(101)),
+            "UR": str(rng.randrange(60)), "Target URL": target,
+            "Anchor": rng.choice(["kettle", "", 'the "best" kettle', "tea\tpot", "théière"]),
+            "Type": "image" if flag < 0.05 else "text",
+            "Nofollow": "true" if flag < 0.3 else "false", "UGC": "false", "Sponsored": "false",
+            "First seen": f"2025-0{rng.randrange(1, 10)}-1{rng.randrange(10)}",
+            "Last seen": "someday" if number % 97 == 0 else f"2026-0{rng.randrange(1, 10)}-02",
+            "Lost": "2026-03-03" if flag > 0.9 else "",
+        })  # fmt: skip
+        ahrefs.append([row[name] for name in AHREFS_HEADER])
+    ahrefs.insert(300, ["broken"])  # a ragged row
+    ahrefs.insert(600, AHREFS_HEADER[:3])  # another
+    text = io.StringIO()
+    csv.writer(text, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(ahrefs)
+    lines = text.getvalue().splitlines(keepends=True)
+    for at in (1300, 900, 90):  # quotes that never close, each swallowing the next 50 lines
+        lines.insert(at, '"unbalanced\tquote\r\n')
+    (folder / "ahrefs.csv").write_bytes(b"\xff\xfe" + "".join(lines).encode("utf-16-le"))
+
+    semrush = io.StringIO()
+    writer = csv.writer(semrush, lineterminator="\n")
+    writer.writerow(SEMRUSH_HEADER)
+    for number, (source, target) in enumerate(pairs[::3] + links(rng, 500)):
+        writer.writerow([
+            str(rng.randrange(101)), "Two\nlines" if number % 5 == 0 else "T" * rng.randrange(30),
+            source, target,
+            rng.choice(["kettle", "tea, pot", ""]), "1", "2",
+            "true" if number % 4 == 0 else "false", "false", "false", "true", "false", "false",
+            "false", "false", "2025-01-01", f"2026-0{rng.randrange(1, 10)}-05", "false",
+            "true" if number % 11 == 0 else "false",
+        ])  # fmt: skip
+        if number in (100, 400):  # a quote that never closes: the next 50 lines are read again
+            semrush.write(f'44,"Unclosed,{source},{target},x,1,2,false,false\n')
+        if number == 200:
+            semrush.write(
+                "44,Off site,https://a.example.net/,https://elsewhere.example/,x,"
+                + "1," * 13
+                + "x\n"
+            )
+    data = semrush.getvalue().encode("utf-8")
+    # A few lines in cp1252 after the first 64 KiB (read line by line as such).
+    data = data[:70_000] + data[70_000:].replace(b"tea, pot", "th\u00e9 pot".encode("cp1252"), 5)
+    (folder / "semrush.csv").write_bytes(data)
+
+    (folder / "gsc.csv").write_text(
+        "Linking page,Last crawled\n"
+        + "".join(f"https://site{i}.example.org/p/{i},2026-05-0{i % 9 + 1}\n" for i in range(40))
+    )
+    (folder / "domains.csv").write_text(
+        "#,Domain,Is spam,DR,Dofollow ref. domains,Dofollow linked domains,Traffic ,Keywords ,"
+        "Links to target,New links,Lost links,Dofollow links,First seen,Lost\n"
+        + "".join(
+            f"{i},site{i}.example.org,false,{i % 90},1,1,1,1,1,0,0,1,2024-01-10,\n"
+            for i in range(0, 300, 7)
+        )
+    )
+    return [folder / name for name in ("ahrefs.csv", "semrush.csv", "gsc.csv", "domains.csv")]
+
+
+def everything(store: CrawlStore, result: ImportResult) -> dict[str, Any]:
+    conn = store.conn
+    reports = [
+        (r.file, r.format.key, r.header_line, r.rows_read, r.kept, r.rejected, r.lost,
+         r.nofollow, len(r.referring_domains), dict(r.reject_counts),
+         [(j.line, j.code, j.reason) for j in r.rejects], r.warnings, r.encoding, r.delimiter)
+        for r in result.reports
+    ]  # fmt: skip
+    return {
+        "backlinks": conn.execute("SELECT * FROM backlinks ORDER BY id").fetchall(),
+        "imports": conn.execute(
+            "SELECT * FROM backlink_imports ORDER BY id"
+        ).fetchall(),
+        "domains": conn.execute("SELECT * FROM backlink_domains ORDER BY domain").fetchall(),
+        "known": conn.execute("SELECT * FROM known_urls ORDER BY url_id, source").fetchall(),
+        "urls": conn.execute("SELECT * FROM urls ORDER BY id").fetchall(),
+        "counts": conn.execute("SELECT * FROM backlink_target_counts").fetchall(),
+        "result": (
+            result.backlinks, result.added, result.updated, result.link_rows, result.merged,
+            result.multi_vendor, dict(result.conflicts), result.domains,
+            result.authority_filled, result.targets,
+        ),
+        "reports": reports,
+    }  # fmt: skip
+
+
+def without_times(found: dict[str, Any]) -> dict[str, Any]:
+    found = dict(found)
+    found["imports"] = [row[:1] + row[2:] for row in found["imports"]]  # imported_at
+    return found
+
+
+@pytest.mark.parametrize("replace_second", [False, True])
+def test_regions_read_by_workers_store_what_one_process_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace_second: bool
+) -> None:
+    files = write_exports(tmp_path)
+    monkeypatch.setattr(store_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(store_module, "REGION_BYTES", 4096)
+    found = []
+    for workers in (1, 2):
+        with CrawlStore(tmp_path / f"run-{workers}", create=True) as store:
+            first = import_backlinks(store, files, site=SITE, workers=workers)
+            snapshot = without_times(everything(store, first))
+            # Again, into the stored backlinks (or replacing them).
+            second = import_backlinks(
+                store, files[:2], site=SITE, workers=workers, replace=replace_second
+            )
+            found.append((snapshot, without_times(everything(store, second))))
+    (one_first, one_second), (many_first, many_second) = found
+    assert many_first == one_first
+    assert many_second == one_second
+    # The files did cut into many regions, and the run holds what they say.
+    report = one_first["reports"][0]
+    assert report[3] > 1000  # rows read
+    assert {"ragged", "quotes"} <= set(report[9])  # the broken rows are counted as such
+    assert any("unreadable value(s) in column 'Last seen'" in w for w in report[11])
+    assert any("not valid UTF-8" in w for w in one_first["reports"][1][11])
+    assert one_first["result"][5] > 100  # links seen by both vendors
+    vendors = {json.loads(row[18]) == ["ahrefs", "semrush"] for row in one_first["backlinks"]}
+    assert vendors == {True, False}
+
+
+def test_keys_that_share_a_hash_are_told_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every key hashed alike: the real keys decide, and nothing is merged by mistake."""
+    files = write_exports(tmp_path)[:2]
+    query = (
+        "SELECT b.source_url, u.url, b.anchor, b.followed, b.lost, b.first_seen, b.last_seen, "
+        "b.metric_name, b.vendors, b.origins, b.links, b.conflicts FROM backlinks b "
+        "JOIN urls u ON u.id = b.target_id ORDER BY b.source_url, u.url"
+    )
+    with CrawlStore(tmp_path / "plain", create=True) as store:
+        plain = import_backlinks(store, files, site=SITE, workers=1)
+        expected = store.conn.execute(query).fetchall()
+
+    class Constant:
+        crc32 = adler32 = staticmethod(lambda *args: 0)
+
+    monkeypatch.setattr(staging, "zlib", Constant)
+    with CrawlStore(tmp_path / "colliding", create=True) as store:
+        colliding = import_backlinks(store, files, site=SITE, workers=1)
+        assert store.conn.execute(query).fetchall() == expected
+    assert (colliding.merged, colliding.multi_vendor, colliding.conflicts) == (
+        plain.merged,
+        plain.multi_vendor,
+        plain.conflicts,
+    )
+
+
+def test_a_new_key_two_worker_merges_both_made_is_one_backlink(tmp_path: Path) -> None:
+    """The race of a key that only shared a hash, met in two stages whose merges were
+    pending at once: the second merge's new row goes into the first one's."""
+    files = write_exports(tmp_path)[:1]
+    with CrawlStore(tmp_path / "run", create=True) as store:
+        import_backlinks(store, files, site=SITE, workers=1)
+        columns = store_module._READ_BACK.replace("id, ", "", 1)
+        (row_id, *row) = store.conn.execute(
+            f"SELECT id, {columns} FROM backlinks ORDER BY id LIMIT 1"
+        ).fetchone()
+        before = store.count("backlinks")
+        url = store.url_of(row[3])
+        run = store_module._Import(store, replace=False, build=False)
+        run.targets[url] = row[3]
+        other = list(row)
+        other[17] = '["semrush"]'  # vendors: the same link, another vendor
+        other[18] = '[["semrush.csv",7]]'
+        keys = np.array([12345], dtype=np.int64)
+        store.conn.execute("BEGIN IMMEDIATE")
+        made = run._add_fresh([(1, 1, *other)], keys)
+        store.conn.execute("COMMIT")
+        run._clean()
+        assert made == {1: row_id}
+        assert store.count("backlinks") == before
+        vendors, origins = store.conn.execute(
+            "SELECT vendors, origins FROM backlinks WHERE id = ?", (row_id,)
+        ).fetchone()
+    assert json.loads(vendors) == ["ahrefs", "semrush"]
+    assert json.loads(origins)[-1] == ["semrush.csv", 7]
