@@ -42,6 +42,8 @@ __all__ = [
     "href_kind",
     "normalise_url",
     "registrable_domain",
+    "run_normaliser",
+    "tracking_params_setting",
 ]
 
 #: Query parameters dropped by default. Entries ending in ``*`` are prefixes.
@@ -287,6 +289,68 @@ class UrlNormaliser:
 
 
 _DEFAULT = UrlNormaliser()
+
+
+def tracking_params_setting(value: object) -> tuple[str, ...]:
+    """The tracking parameters a ``LINKSPIDER_TRACKING_PARAMS`` value asks for.
+
+    Every component that normalises URLs (the crawl, the backlink import, the
+    report's priority patterns) reads the setting through this one function,
+    so they cannot disagree about what an unset or empty value means.
+
+    Parameters
+    ----------
+    value : object
+        The raw setting: ``None`` (unset: :data:`DEFAULT_TRACKING_PARAMS`), a
+        comma-separated string or a list of names (``*`` at the end matches a
+        prefix). An empty string or list drops no parameter at all.
+
+    Returns
+    -------
+    tuple of str
+        The parameter names, stripped, blanks left out.
+
+    Raises
+    ------
+    ValueError
+        When the value is neither a string nor a list of strings.
+    """
+    if value is None:
+        return DEFAULT_TRACKING_PARAMS
+    if isinstance(value, str):
+        names: Iterable[object] = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        names = value
+    else:
+        raise ValueError(
+            f"LINKSPIDER_TRACKING_PARAMS={value!r} is not a list of parameter names "
+            "(e.g. utm_*,gclid)"
+        )
+    if not all(isinstance(name, str) for name in names):
+        raise ValueError(f"LINKSPIDER_TRACKING_PARAMS={value!r} must list names as strings")
+    return tuple(str(name).strip() for name in names if str(name).strip())
+
+
+def run_normaliser(recorded: object, setting: object) -> UrlNormaliser:
+    """The normaliser for work on an existing run (``scrapy backlinks``, ``scrapy report``).
+
+    Parameters
+    ----------
+    recorded : object
+        The run's ``tracking_params`` metadata: the list the crawl used, or
+        ``None`` for a run recorded before it was kept.
+    setting : object
+        The current ``LINKSPIDER_TRACKING_PARAMS`` value, used only when the
+        run recorded none.
+
+    Returns
+    -------
+    UrlNormaliser
+        URLs compare equal to the crawl's exactly when they name the same
+        page: the run's own list wins over today's setting.
+    """
+    params = tracking_params_setting(recorded if recorded is not None else setting)
+    return UrlNormaliser(tracking_params=params)
 
 
 def normalise_url(href: str, base: str | None = None) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 
-from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser
+from linkspider.urlnorm import normalise_url, run_normaliser
 from pipelines.backlinks.formats import parse_column_map
 from pipelines.backlinks.model import BacklinkError
 from pipelines.backlinks.resolve import lost_equity, resolve_targets
@@ -83,10 +83,6 @@ class Command(ScrapyCommand):
             self._fail(f"give a run folder and at least one export (usage: {self.syntax()})")
             return
         assert self.settings is not None
-        tracking = self.settings.getlist("LINKSPIDER_TRACKING_PARAMS") or list(
-            DEFAULT_TRACKING_PARAMS
-        )
-        normaliser = UrlNormaliser(tracking_params=tuple(tracking))
         workers = self.settings.getint("BACKLINKS_WORKERS", 0)
         if workers < 0:
             self._fail("BACKLINKS_WORKERS must be 0 (one per core) or more")
@@ -96,12 +92,16 @@ class Command(ScrapyCommand):
         except ValueError as exc:
             self._fail(f"--columns: {exc}")
             return
-        if opts.target and normaliser.normalise(opts.target) is None:
+        if opts.target and normalise_url(opts.target) is None:
             self._fail(f"--target {opts.target!r} is not an http(s) URL")
             return
         run_dir = Path(args[0])
         try:
             with CrawlStore(run_dir) as store:
+                normaliser = run_normaliser(
+                    store.get_meta("tracking_params"),
+                    self.settings.get("LINKSPIDER_TRACKING_PARAMS"),
+                )
                 site = site_of_store(store, normaliser=normaliser)
                 if site is None:
                     print(
@@ -126,7 +126,7 @@ class Command(ScrapyCommand):
                     lost = lost_equity(store, resolutions)
                     for line in describe_resolution(resolutions, lost, details=opts.details):
                         print(line)
-        except (BacklinkError, StoreError) as exc:
+        except (BacklinkError, StoreError, ValueError) as exc:
             self._fail(str(exc))
         except sqlite3.Error as exc:
             self._fail(f"{run_dir}: the store could not be written ({exc})")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.settings import Settings
 
-from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser
+from linkspider.urlnorm import run_normaliser
 from pipelines.backlinks.model import BacklinkError
 from pipelines.backlinks.store import import_backlinks, site_of_store
 from pipelines.backlinks.summary import describe_import
@@ -240,12 +240,12 @@ class Command(ScrapyCommand):
 
     def _import(self, run_dir: Path, paths: list[str], replace: bool) -> bool:
         assert self.settings is not None
-        tracking = self.settings.getlist("LINKSPIDER_TRACKING_PARAMS") or list(
-            DEFAULT_TRACKING_PARAMS
-        )
-        normaliser = UrlNormaliser(tracking_params=tuple(tracking))
         try:
             with CrawlStore(run_dir) as store:
+                normaliser = run_normaliser(
+                    store.get_meta("tracking_params"),
+                    self.settings.get("LINKSPIDER_TRACKING_PARAMS"),
+                )
                 site = site_of_store(store, normaliser=normaliser)
                 result = import_backlinks(
                     store,
@@ -255,7 +255,7 @@ class Command(ScrapyCommand):
                     normaliser=normaliser,
                     replace=replace,
                 )
-        except (BacklinkError, StoreError) as exc:
+        except (BacklinkError, StoreError, ValueError) as exc:
             self._fail(str(exc))
             return False
         except sqlite3.Error as exc:

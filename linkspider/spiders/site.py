@@ -78,7 +78,12 @@ from linkspider.items import ErrorItem, Hreflang, Link, PageItem, RedirectHop, R
 from linkspider.middlewares.depth import HOP_META_KEY
 from linkspider.middlewares.robots import RobotsBlocked
 from linkspider.traps import TrapGuard, TrapRules
-from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser, host_of
+from linkspider.urlnorm import (
+    DEFAULT_TRACKING_PARAMS,
+    UrlNormaliser,
+    host_of,
+    tracking_params_setting,
+)
 from pipelines.storedb import POSITIONS
 
 if TYPE_CHECKING:
@@ -186,9 +191,7 @@ class SiteConfig:
         config = cls(
             max_pages=settings.getint("LINKSPIDER_MAX_PAGES", cls.max_pages),
             runs_dir=Path(settings.get("LINKSPIDER_RUNS_DIR") or "runs"),
-            tracking_params=tuple(
-                settings.getlist("LINKSPIDER_TRACKING_PARAMS", list(DEFAULT_TRACKING_PARAMS))
-            ),
+            tracking_params=tracking_params_setting(settings.get("LINKSPIDER_TRACKING_PARAMS")),
             position_rules=PositionRules(names=names, precedence=precedence),
             crawl_nofollow=settings.getbool("LINKSPIDER_CRAWL_NOFOLLOW", False),
             crawl_canonicals=settings.getbool("LINKSPIDER_CRAWL_CANONICALS", True),
@@ -461,6 +464,9 @@ class SiteSpider(Spider):
             "backlink_files": [str(path) for path in self.backlink_files],
             "priority_file": str(self.priority_file) if self.priority_file else None,
             "run_dir": str(self.run_dir),
+            # The later steps normalise backlink targets and priority URLs
+            # exactly as this crawl normalised its links.
+            "tracking_params": list(self.config.tracking_params),
         }
 
     def robots_unavailable(self, netloc: str, message: str, *, unreachable: bool) -> None:

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
-from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser
+from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser, tracking_params_setting
 from pipelines.backlinks.formats import custom_format, parse_column_map
 from pipelines.backlinks.model import BacklinkError
 from pipelines.backlinks.store import import_backlinks
@@ -109,14 +109,13 @@ class BacklinksConfig:
         workers = settings.getint("BACKLINKS_WORKERS", 0)
         if workers < 0:
             raise ValueError("BACKLINKS_WORKERS must be 0 (one per core) or more")
-        tracking = settings.getlist("LINKSPIDER_TRACKING_PARAMS") or list(DEFAULT_TRACKING_PARAMS)
         return cls(
             enabled=settings.getbool("BACKLINKS_ENABLED", True),
             target=str(target) if target else None,
             columns=columns,
             schedule_targets=settings.getbool("BACKLINKS_SCHEDULE_TARGETS", True),
             reject_details=details,
-            tracking_params=tuple(tracking),
+            tracking_params=tracking_params_setting(settings.get("LINKSPIDER_TRACKING_PARAMS")),
             workers=workers,
         )
 

@@ -202,3 +202,32 @@ def test_a_large_export_is_read_by_worker_processes(run_dir: Path, tmp_path: Pat
             "SELECT 1 FROM sqlite_master WHERE name = 'backlinks_building'"
         ).fetchone()
     assert not list(run_dir.glob(".backlinks-stage-*"))  # the stages are gone
+
+
+def test_targets_are_normalised_with_the_runs_own_tracking_parameters(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    # The crawl dropped `ref` (LINKSPIDER_TRACKING_PARAMS=ref) and recorded it;
+    # a later import without that setting must normalise targets the same way.
+    with CrawlStore(run_dir) as store:
+        store.set_meta("tracking_params", ["ref"])
+    export = tmp_path / "exports" / "generic.csv"
+    export.parent.mkdir()
+    export.write_text(
+        "Source URL,Target URL,Anchor\n"
+        f"https://blog.example.org/post,{SITE}/kettles/?ref=blog,kettles\n"
+        f"https://blog.example.org/post,{SITE}/kettles/?utm_source=blog,kettles again\n",
+        encoding="utf-8",
+    )
+    done = run(str(run_dir), str(export))
+    assert done.returncode == 0, done.stderr
+    with CrawlStore(run_dir) as store:
+        targets = sorted(
+            row[0]
+            for row in store.conn.execute(
+                "SELECT u.url FROM backlinks b JOIN urls u ON u.id = b.target_id"
+            )
+        )
+    # `ref` is dropped as the crawl did; `utm_source` is kept, because the
+    # run's list (not today's default) decides.
+    assert targets == [f"{SITE}/kettles/", f"{SITE}/kettles/?utm_source=blog"]

@@ -7,12 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkspider.urlnorm import (
+    DEFAULT_TRACKING_PARAMS,
     HrefKind,
     UrlNormaliser,
     host_of,
     href_kind,
     normalise_url,
     registrable_domain,
+    run_normaliser,
+    tracking_params_setting,
 )
 
 
@@ -76,3 +79,20 @@ def test_normalise_is_idempotent_and_total(href: str, base: str) -> None:
         assert once.startswith(("http://", "https://"))
         assert "#" not in once
         assert normalise_url(once) == once
+
+
+def test_tracking_params_setting_unset_empty_and_lists() -> None:
+    assert tracking_params_setting(None) == DEFAULT_TRACKING_PARAMS
+    assert tracking_params_setting("") == ()  # explicitly empty: drop nothing
+    assert tracking_params_setting(" ref , utm_* ,") == ("ref", "utm_*")
+    assert tracking_params_setting(["sid"]) == ("sid",)
+    with pytest.raises(ValueError, match="LINKSPIDER_TRACKING_PARAMS"):
+        tracking_params_setting(42)
+    # The run's recorded list wins over the current setting.
+    normaliser = run_normaliser(["ref"], "utm_*")
+    assert normaliser.normalise("https://a.example/?ref=1&utm_source=x") == (
+        "https://a.example/?utm_source=x"
+    )
+    assert run_normaliser(None, "").normalise("https://a.example/?utm_source=x") == (
+        "https://a.example/?utm_source=x"
+    )
