@@ -209,6 +209,7 @@ class SiteConfig:
                 max_query_params=settings.getint("LINKSPIDER_TRAP_MAX_QUERY_PARAMS", 12),
                 pattern_cap=settings.getint("LINKSPIDER_TRAP_PATTERN_CAP", 10_000),
                 calendar_cap=settings.getint("LINKSPIDER_TRAP_CALENDAR_CAP", 100),
+                max_patterns=settings.getint("LINKSPIDER_TRAP_MAX_PATTERNS", 100_000),
             ),
             signature_terms=settings.getint("LINKSPIDER_SIGNATURE_TERMS", cls.signature_terms),
             maxsize=settings.getint("DOWNLOAD_MAXSIZE", cls.maxsize),
@@ -942,6 +943,10 @@ class SiteSpider(Spider):
             self.fatal_error = message
             self.crawler.stats.set_value("linkspider/fatal_error", message)
             logger.error("%s", message)
+        if self._traps.forgotten:
+            self.crawler.stats.set_value(
+                "linkspider/trap_patterns_forgotten", self._traps.forgotten
+            )
         caps_hit = sorted(self._state["caps_hit"])
         complete = reason == "finished" and not caps_hit and self.fatal_error is None
         facts = {
