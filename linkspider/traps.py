@@ -209,8 +209,13 @@ class TrapGuard:
     def check(self, url: str) -> TrapVerdict | None:
         """Return a verdict if ``url`` looks like a trap, else count it and return ``None``.
 
-        Call once per distinct URL the crawl is about to schedule.
+        Call once per distinct URL the crawl is about to schedule:
+        :meth:`check_shape`, then :meth:`count`.
         """
+        return self.check_shape(url) or self.count(url)
+
+    def check_shape(self, url: str) -> TrapVerdict | None:
+        """The checks on the URL alone (repeated segments, growing queries): counts nothing."""
         rules = self.rules
         base, _, query = url.partition("?")
         path = base.partition("://")[2].partition("/")[2]
@@ -237,6 +242,15 @@ class TrapGuard:
                         pattern=f"repeated query parameter {name}=",
                         reason=f"query parameter {name!r} occurs {times} times",
                     )
+        return None
+
+    def count(self, url: str) -> TrapVerdict | None:
+        """Count ``url`` under its shape, or return a verdict when the shape is full.
+
+        Call once per distinct URL about to be scheduled.
+        """
+        rules = self.rules
+        query = url.partition("?")[2]
         shape, date_like = url_shape(url)
         if shape == url or not (date_like or query):
             return None  # a one-off URL, or numeric ids in a path: not a pattern

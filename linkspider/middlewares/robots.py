@@ -31,11 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadConnectionRefusedError,
-    IgnoreRequest,
-)
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.asyncio import sleep
@@ -43,9 +39,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionRefusedError as TxConnectionRefusedError
-from twisted.internet.error import DNSLookupError
 
+from linkspider.failures import UNREACHABLE, describe_failure
 from linkspider.politeness import clock_for
 
 if TYPE_CHECKING:
@@ -57,13 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["PoliteRobotsTxtMiddleware", "RobotsBlocked", "RobotsConfig"]
 
 logger = logging.getLogger(__name__)
-
-_UNREACHABLE = (
-    CannotResolveHostError,
-    DNSLookupError,
-    DownloadConnectionRefusedError,
-    TxConnectionRefusedError,
-)
 
 
 class RobotsBlocked(IgnoreRequest):
@@ -96,16 +84,6 @@ class _Unavailable:
 
     reason: str
     unreachable: bool
-
-
-def _describe_failure(exc: BaseException) -> str:
-    if isinstance(exc, CannotResolveHostError | DNSLookupError):
-        return "DNS lookup failed"
-    if isinstance(exc, DownloadConnectionRefusedError | TxConnectionRefusedError):
-        return "connection refused"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
 
 
 class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -173,10 +151,10 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
             try:
                 response = await self.crawler.engine.download_async(robots_request)
-            except _UNREACHABLE as exc:
-                return self._give_up(netloc, robots_url, _describe_failure(exc), unreachable=True)
+            except UNREACHABLE as exc:
+                return self._give_up(netloc, robots_url, describe_failure(exc), unreachable=True)
             except Exception as exc:
-                problem = _describe_failure(exc)
+                problem = describe_failure(exc)
                 self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
                 continue
             self._stats.inc_value("robotstxt/response_count")

@@ -46,14 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DontCloseSpider,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-)
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
@@ -61,8 +54,6 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.job import job_dir
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.defer import CancelledError
-from twisted.internet.error import ConnectionRefusedError as TxConnectionRefusedError
-from twisted.internet.error import DNSLookupError, TimeoutError
 
 from linkspider import signals as linkspider_signals
 from linkspider.arguments import CrawlArguments, parse_arguments
@@ -74,6 +65,7 @@ from linkspider.extract import (
     canonical_from_link_header,
     extract_page,
 )
+from linkspider.failures import UNREACHABLE, describe_failure
 from linkspider.items import ErrorItem, Hreflang, Link, PageItem, RedirectHop, RedirectItem
 from linkspider.middlewares.depth import HOP_META_KEY
 from linkspider.middlewares.robots import RobotsBlocked
@@ -114,12 +106,6 @@ KNOWN_URL_PRIORITY: Final = -10_000
 #: Known URLs released per idle moment.
 KNOWN_URL_BATCH: Final = 1000
 _RUN_FILE: Final = "linkspider-run.json"
-_UNREACHABLE = (
-    CannotResolveHostError,
-    DNSLookupError,
-    DownloadConnectionRefusedError,
-    TxConnectionRefusedError,
-)
 
 
 @lru_cache(maxsize=131_072)
@@ -127,20 +113,6 @@ def _url_key(url: str) -> int:
     """64-bit key of a normalised URL: the dedupe set holds ints, not strings."""
     digest = blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
-
-
-def _describe_failure(exc: BaseException | None) -> str:
-    """A failed download in words."""
-    if exc is None:
-        return "unknown failure"
-    if isinstance(exc, CannotResolveHostError | DNSLookupError):
-        return "DNS lookup failed"
-    if isinstance(exc, DownloadConnectionRefusedError | TxConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, DownloadTimeoutError | TimeoutError):
-        return "timed out"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -159,6 +131,7 @@ class SiteConfig:
     head_extensions: frozenset[str] = frozenset(DEFAULT_HEAD_EXTENSIONS)
     max_redirects: int = 10
     max_sitemaps: int = 500
+    max_deferred: int = 500_000
     url_length_limit: int = 2083
     trap_rules: TrapRules = field(default_factory=TrapRules)
     signature_terms: int = 12
@@ -203,6 +176,7 @@ class SiteConfig:
             ),
             max_redirects=settings.getint("LINKSPIDER_MAX_REDIRECTS", cls.max_redirects),
             max_sitemaps=settings.getint("LINKSPIDER_MAX_SITEMAPS", cls.max_sitemaps),
+            max_deferred=settings.getint("LINKSPIDER_MAX_DEFERRED_URLS", cls.max_deferred),
             url_length_limit=settings.getint("URLLENGTH_LIMIT", cls.url_length_limit),
             trap_rules=TrapRules(
                 segment_repeats=settings.getint("LINKSPIDER_TRAP_SEGMENT_REPEATS", 3),
@@ -230,6 +204,9 @@ def _new_state() -> dict[str, Any]:
         "caps_hit": set(),
         "sitemaps": set(),
         "deferred": deque(),
+        # URL key -> smallest depth at which max_depth refused it: a shorter
+        # route found later (a redirect, a sitemap URL) may still fetch it.
+        "depth_refused": {},
     }
 
 
@@ -282,6 +259,13 @@ class SiteSpider(Spider):
 
     name = "site"
 
+    # Set by _configure when the crawler builds the spider.
+    config: SiteConfig
+    normaliser: UrlNormaliser
+    run_dir: Path
+    max_pages: int
+    _traps: TrapGuard
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
         self.arguments: CrawlArguments = parse_arguments(kwargs)
@@ -290,21 +274,17 @@ class SiteSpider(Spider):
         self.backlink_files: list[Path] = list(self.arguments.backlink_files)
         self.priority_file: Path | None = self.arguments.priority_file
         self.fatal_error: str | None = None
-        self.config = SiteConfig()
-        self.normaliser = UrlNormaliser()
+        self.max_depth = self.arguments.max_depth
         self._state: dict[str, Any] = _new_state()
         self._known_buffer: list[tuple[str, str]] = []
         self._start_netlocs = frozenset(host_of(url) for url in self.start_urls)
         self._unavailable_netlocs: set[str] = set()
         self._start_problems: dict[str, str] = {}
         self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
-        self._traps = TrapGuard(TrapRules(), self._state["trap_counts"])
         self._cap_logged: set[str] = set()
-        # Final once the settings are known (LINKSPIDER_RUNS_DIR, a JOBDIR to
-        # resume): see from_crawler.
-        self.run_dir: Path = self.arguments.run_dir or self._default_run_dir(self.config.runs_dir)
-        self.max_pages = self.arguments.max_pages or self.config.max_pages
-        self.max_depth = self.arguments.max_depth
+        # What depends on the settings (config, normaliser, trap guard, page
+        # cap, run folder) is set once, by _configure, when the crawler builds
+        # the spider.
 
     # -- construction ----------------------------------------------------
 
@@ -336,7 +316,6 @@ class SiteSpider(Spider):
         )
         self._traps = TrapGuard(self.config.trap_rules, self._state["trap_counts"])
         self.max_pages = self.arguments.max_pages or self.config.max_pages
-        self.max_depth = self.arguments.max_depth
         self.run_dir = self._resolve_run_dir(settings)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._state["run_dir"] = str(self.run_dir)
@@ -386,6 +365,10 @@ class SiteSpider(Spider):
         merged["caps_hit"] = set(merged["caps_hit"]) | live["caps_hit"]
         merged["deferred"] = deque(merged["deferred"])
         merged["deferred"].extend(live["deferred"])
+        refused = dict(merged["depth_refused"])
+        for key, depth in live["depth_refused"].items():
+            refused[key] = min(depth, refused.get(key, depth))
+        merged["depth_refused"] = refused
         merged["scheduled"] += live["scheduled"]
         merged["answered"] += live["answered"]
         counts = dict(merged["trap_counts"])
@@ -429,7 +412,18 @@ class SiteSpider(Spider):
         if not self._is_internal(url) or self.scope.excluded(url) is not None:
             return False
         if _url_key(url) not in self._state["seen"]:
-            self._state["deferred"].append(url)
+            deferred: deque[str] = self._state["deferred"]
+            if len(deferred) >= self.config.max_deferred:
+                # Recorded in known_urls all the same; the run is marked incomplete.
+                self.crawler.stats.inc_value("linkspider/known_urls_not_queued")
+                self._note_cap(
+                    "max_deferred_urls",
+                    f"more than LINKSPIDER_MAX_DEFERRED_URLS={self.config.max_deferred:,} "
+                    "sitemap/backlink URLs waiting for the link crawl to end; the rest are "
+                    "recorded, not crawled",
+                )
+                return False
+            deferred.append(url)
         return True
 
     def _release_known(self, spider: Spider) -> None:
@@ -605,13 +599,23 @@ class SiteSpider(Spider):
         known: bool = False,
         record_skips: bool = True,
     ) -> Request | ErrorItem | None:
-        """Decide once about an internal URL: a request, a skip record, or nothing (seen)."""
+        """Decide once about an internal URL: a request, a skip record, or nothing (seen).
+
+        A URL refused by ``max_depth`` is the exception: the depth of a
+        request is that of the route that found it first, and a shorter route
+        may come later (a slow page, a redirect, a sitemap URL), so it is
+        decided again when it is reached at a smaller depth.
+        """
         key = _url_key(url)
         seen: set[int] = self._state["seen"]
         if key in seen:
             return None
+        skip = self._skip_reason(url)
+        if skip is None and self.max_depth is not None and depth > self.max_depth:
+            return self._refuse_depth(key, url, depth, record_skips)
         seen.add(key)
-        skip = self._skip_reason(url, depth)
+        if skip is None:
+            skip = self._counted_skip_reason(url)
         if skip is not None:
             if not record_skips:
                 seen.discard(key)
@@ -625,12 +629,35 @@ class SiteSpider(Spider):
                 pattern=pattern,
                 fetched_at=time.time(),
             )
+        refused: dict[int, int] = self._state["depth_refused"]
+        if refused.pop(key, None) is not None:
+            self.crawler.stats.inc_value("linkspider/max_depth_reached_later")
         self._state["scheduled"] += 1
         if known:
             return self._page_request(url, depth_reset=True, priority=KNOWN_URL_PRIORITY)
         return self._page_request(url, chain=chain, method=method)
 
-    def _skip_reason(self, url: str, depth: int) -> tuple[str, str, str | None] | None:
+    def _refuse_depth(self, key: int, url: str, depth: int, record: bool) -> ErrorItem | None:
+        """Keep ``url`` out for now: record it once per smaller depth it is reached at."""
+        refused: dict[int, int] = self._state["depth_refused"]
+        smallest = refused.get(key)
+        if smallest is not None and smallest <= depth:
+            return None
+        refused[key] = depth
+        self._note_cap("max_depth", f"links deeper than max_depth={self.max_depth}")
+        if not record:
+            return None
+        # Written again at a smaller depth, the row is replaced, not doubled.
+        return ErrorItem(
+            url=url,
+            kind="skipped",
+            reason=f"beyond max_depth={self.max_depth}",
+            depth=depth,
+            fetched_at=time.time(),
+        )
+
+    def _skip_reason(self, url: str) -> tuple[str, str, str | None] | None:
+        """Skips that depend on the URL alone (include/exclude, length, trap shapes)."""
         excluded = self.scope.excluded(url)
         if excluded is not None:
             return "skipped", f"not crawled: the URL {excluded}", None
@@ -640,12 +667,16 @@ class SiteSpider(Spider):
                 f"URL longer than URLLENGTH_LIMIT={self.config.url_length_limit}",
                 None,
             )
-        verdict = self._traps.check(url)
+        verdict = self._traps.check_shape(url)
         if verdict is not None:
             return "trap", f"crawler trap suspected: {verdict.reason}", verdict.pattern
-        if self.max_depth is not None and depth > self.max_depth:
-            self._note_cap("max_depth", f"links deeper than max_depth={self.max_depth}")
-            return "skipped", f"beyond max_depth={self.max_depth}", None
+        return None
+
+    def _counted_skip_reason(self, url: str) -> tuple[str, str, str | None] | None:
+        """Skips that count what was scheduled (trap patterns, max_pages): asked once per URL."""
+        verdict = self._traps.count(url)
+        if verdict is not None:
+            return "trap", f"crawler trap suspected: {verdict.reason}", verdict.pattern
         if self._state["scheduled"] >= self.max_pages:
             self._note_cap("max_pages", f"max_pages={self.max_pages:,} pages scheduled")
             return "skipped", f"beyond max_pages={self.max_pages}", None
@@ -852,12 +883,12 @@ class SiteSpider(Spider):
                 fetched_at=now,
             )
             return
-        reason = _describe_failure(exc)
+        reason = describe_failure(exc)
         yield ErrorItem(url=url, kind="failed", reason=reason, depth=depth, fetched_at=now)
         if request.meta.get(START_META_KEY):
             self._start_problems[url] = reason
             if (
-                isinstance(exc, _UNREACHABLE)
+                isinstance(exc, UNREACHABLE)
                 and self._state["answered"] == 0
                 and set(self.start_urls) <= set(self._start_problems)
             ):
@@ -926,7 +957,7 @@ class SiteSpider(Spider):
             level = logging.DEBUG if response.status == 404 else logging.INFO
             logger.log(level, "Sitemap %s answered %s: ignored", request.url, response.status)
             return
-        logger.info("Sitemap %s not fetched: %s", request.url, _describe_failure(failure.value))
+        logger.info("Sitemap %s not fetched: %s", request.url, describe_failure(failure.value))
 
     # -- end -------------------------------------------------------------
 
@@ -947,6 +978,9 @@ class SiteSpider(Spider):
             self.crawler.stats.set_value(
                 "linkspider/trap_patterns_forgotten", self._traps.forgotten
             )
+        if not self._state["depth_refused"]:
+            # Every URL max_depth refused was reached by a shorter route later.
+            self._state["caps_hit"].discard("max_depth")
         caps_hit = sorted(self._state["caps_hit"])
         complete = reason == "finished" and not caps_hit and self.fatal_error is None
         facts = {
