@@ -67,6 +67,7 @@ from linkspider.extract import (
 )
 from linkspider.failures import UNREACHABLE, describe_failure
 from linkspider.items import ErrorItem, Hreflang, Link, PageItem, RedirectHop, RedirectItem
+from linkspider.middlewares.backoff import GAVE_UP_META_KEY
 from linkspider.middlewares.depth import HOP_META_KEY
 from linkspider.middlewares.robots import RobotsBlocked
 from linkspider.traps import TrapGuard, TrapRules
@@ -278,7 +279,7 @@ class SiteSpider(Spider):
         self._state: dict[str, Any] = _new_state()
         self._known_buffer: list[tuple[str, str]] = []
         self._start_netlocs = frozenset(host_of(url) for url in self.start_urls)
-        self._unavailable_netlocs: set[str] = set()
+        self._unavailable_origins: set[str] = set()
         self._start_problems: dict[str, str] = {}
         self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
         self._cap_logged: set[str] = set()
@@ -464,15 +465,28 @@ class SiteSpider(Spider):
             "tracking_params": list(self.config.tracking_params),
         }
 
-    def robots_unavailable(self, netloc: str, message: str, *, unreachable: bool) -> None:
-        """Called by the robots middleware when a host's robots.txt cannot be had."""
-        self._unavailable_netlocs.add(netloc)
-        if not self._start_netlocs <= self._unavailable_netlocs:
-            return  # another start host may still be crawled
+    def robots_unavailable(self, origin: str, message: str, *, unreachable: bool) -> None:
+        """Called by the robots middleware when an origin's robots.txt cannot be had.
+
+        Parameters
+        ----------
+        origin : str
+            ``scheme://host[:port]`` (robots.txt is per origin).
+        message : str
+            One line for the user.
+        unreachable : bool
+            The host cannot be reached at all (DNS, connection refused).
+        """
+        self._unavailable_origins.add(origin)
+        if not self._start_origins() <= self._unavailable_origins:
+            return  # another start origin may still be crawled
         if unreachable:
             self.fail("unreachable", f"{message}. Check the URL and that the site is up.")
         else:
             self.fail("robots_unavailable", f"{message}. Try again later.")
+
+    def _start_origins(self) -> set[str]:
+        return {f"{url.partition('://')[0]}://{host_of(url)}" for url in self.start_urls}
 
     def fail(self, reason: str, message: str) -> None:
         """End the crawl because it cannot do its job; ``message`` is one line for the user.
@@ -734,7 +748,8 @@ class SiteSpider(Spider):
             item.error = f"larger than DOWNLOAD_MAXSIZE={self.config.maxsize} bytes: not downloaded"
         elif status >= 400:
             item.kind = "error"
-            item.error = f"HTTP {status}"
+            gave_up = meta.get(GAVE_UP_META_KEY)
+            item.error = f"HTTP {status}: {gave_up}" if gave_up else f"HTTP {status}"
         elif (
             request.method == "HEAD"
             or stopped == "not_html"
