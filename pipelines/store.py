@@ -175,6 +175,9 @@ class CrawlStorePipeline:
         self._written_links = 0
         self._finished = False
         crawler.signals.connect(self._crawl_finished, signal=linkspider_signals.crawl_finished)
+        crawler.signals.connect(
+            self._run_facts_changed, signal=linkspider_signals.run_facts_changed
+        )
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -204,10 +207,7 @@ class CrawlStorePipeline:
             resumed = list(store.get_meta("resumed_at", []))
             resumed.append(_now_iso())
             store.set_meta("resumed_at", resumed)
-        run_facts = getattr(spider, "run_facts", None)
-        facts = run_facts() if run_facts is not None else {}
-        for key, value in facts.items():
-            store.set_meta(key, value)
+        self._write_run_facts()
         snapshot = settings_snapshot(self.crawler.settings)
         store.set_meta("settings", snapshot)
         (run_dir / "settings.json").write_text(
@@ -271,6 +271,17 @@ class CrawlStorePipeline:
             f"{store.count('links'):,}",
             max_depth,
         )
+
+    def _write_run_facts(self) -> None:
+        run_facts = getattr(self.crawler.spider, "run_facts", None)
+        if self.store is None or run_facts is None:
+            return
+        for key, value in run_facts().items():
+            self.store.set_meta(key, value)
+
+    def _run_facts_changed(self, spider: Spider) -> None:
+        # Between batches (the writes are synchronous): meta is written at once.
+        self._write_run_facts()
 
     def _crawl_finished(self, spider: Spider, reason: str, facts: dict[str, Any]) -> None:
         self._finish(reason, facts)

@@ -208,6 +208,10 @@ def _new_state() -> dict[str, Any]:
         # URL key -> smallest depth at which max_depth refused it: a shorter
         # route found later (a redirect, a sitemap URL) may still fetch it.
         "depth_refused": {},
+        # Start URL -> the URL its redirects lead to, on the same site; the
+        # hosts adopted into the scope that way (see _follow_start_redirect).
+        "start_redirects": {},
+        "adopted": [],
     }
 
 
@@ -280,7 +284,11 @@ class SiteSpider(Spider):
         self._known_buffer: list[tuple[str, str]] = []
         self._start_netlocs = frozenset(host_of(url) for url in self.start_urls)
         self._unavailable_origins: set[str] = set()
+        # Start URL -> why its chain got nowhere; start URLs not settled yet
+        # (redirects not followed to a page yet); whether one reached a page.
         self._start_problems: dict[str, str] = {}
+        self._start_pending: set[str] = set()
+        self._start_landed = False
         self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
         self._cap_logged: set[str] = set()
         # What depends on the settings (config, normaliser, trap guard, page
@@ -315,6 +323,9 @@ class SiteSpider(Spider):
         self.start_urls = list(
             dict.fromkeys(self.normaliser.normalise(url) or url for url in self.start_urls)
         )
+        # Until their redirects are known, URLs of the same site (sitemaps,
+        # backlink targets: known at spider_opened) are kept tentatively.
+        self._start_pending = set(self.start_urls)
         self._traps = TrapGuard(self.config.trap_rules, self._state["trap_counts"])
         self.max_pages = self.arguments.max_pages or self.config.max_pages
         self.run_dir = self._resolve_run_dir(settings)
@@ -376,9 +387,15 @@ class SiteSpider(Spider):
         for shape, count in live["trap_counts"].items():
             counts[shape] = counts.get(shape, 0) + count
         merged["trap_counts"] = counts
+        merged["start_redirects"] = {**merged["start_redirects"], **live["start_redirects"]}
+        merged["adopted"] = list(dict.fromkeys([*merged["adopted"], *live["adopted"]]))
         merged["run_dir"] = str(self.run_dir)
         self._state = merged
         self._traps.counts = counts
+        if merged["adopted"] or merged["start_redirects"]:
+            for target in merged["adopted"]:
+                self._widen_scope(target)
+            self._run_facts_changed()
 
     # -- public API ------------------------------------------------------
 
@@ -410,7 +427,13 @@ class SiteSpider(Spider):
         return self._defer_known(normalised)
 
     def _defer_known(self, url: str) -> bool:
-        if not self._is_internal(url) or self.scope.excluded(url) is not None:
+        if self.scope.excluded(url) is not None:
+            return False
+        if not self._is_internal(url) and not (
+            # A start URL may still redirect to another host of the site
+            # (example.com -> www.example.com): decided again when released.
+            self._start_pending and self.scope.same_site(url)
+        ):
             return False
         if _url_key(url) not in self._state["seen"]:
             deferred: deque[str] = self._state["deferred"]
@@ -432,7 +455,10 @@ class SiteSpider(Spider):
         deferred: deque[str] = self._state["deferred"]
         released = 0
         while deferred and released < KNOWN_URL_BATCH:
-            decision = self._decide(deferred.popleft(), 0, known=True, record_skips=False)
+            url = deferred.popleft()
+            if not self._is_internal(url):
+                continue  # deferred while the start URLs were not settled
+            decision = self._decide(url, 0, known=True, record_skips=False)
             if isinstance(decision, Request):
                 self.crawler.engine.crawl(decision)
                 released += 1
@@ -452,7 +478,9 @@ class SiteSpider(Spider):
         return {
             "start_urls": list(self.start_urls),
             "scope": self.scope.describe(),
-            "site_host": host_of(self.start_urls[0]),
+            # The host the first start URL lands on (after its redirects).
+            "site_host": host_of(self._landing(self.start_urls[0])),
+            "start_redirects": dict(self._state["start_redirects"]),
             "arguments": dict(self.arguments.given),
             "max_pages": self.max_pages,
             "max_depth": self.max_depth,
@@ -486,7 +514,24 @@ class SiteSpider(Spider):
             self.fail("robots_unavailable", f"{message}. Try again later.")
 
     def _start_origins(self) -> set[str]:
-        return {f"{url.partition('://')[0]}://{host_of(url)}" for url in self.start_urls}
+        """Origins the start URLs lead to (after the redirects followed so far)."""
+        origins = set()
+        for start_url in self.start_urls:
+            url = self._landing(start_url)
+            origins.add(f"{url.partition('://')[0]}://{host_of(url)}")
+        return origins
+
+    def _landing(self, start_url: str) -> str:
+        """Where a start URL's redirects lead on the site (itself when none)."""
+        return str(self._state["start_redirects"].get(start_url, start_url))
+
+    def _run_facts_changed(self) -> None:
+        """Tell the store that :meth:`run_facts` changed (scope, site host)."""
+        try:
+            signals_ = self.crawler.signals
+        except AttributeError:
+            return  # not built by a crawler
+        signals_.send_catch_log(signal=linkspider_signals.run_facts_changed, spider=self)
 
     def fail(self, reason: str, message: str) -> None:
         """End the crawl because it cannot do its job; ``message`` is one line for the user.
@@ -522,7 +567,10 @@ class SiteSpider(Spider):
             self._known_buffer.append((url, "start"))
             key = _url_key(url)
             if key in self._state["seen"]:
-                continue  # a resumed crawl: fetched already or still queued
+                # A resumed crawl: fetched already or still queued (then its
+                # redirects, if any, were followed in the first run).
+                self._start_pending.discard(url)
+                continue
             self._state["seen"].add(key)
             self._state["scheduled"] += 1
             yield self._page_request(url, start=True)
@@ -559,7 +607,7 @@ class SiteSpider(Spider):
             "handle_httpstatus_all": True,
         }
         if start:
-            meta[START_META_KEY] = True
+            meta[START_META_KEY] = url  # the start URL, kept along its redirects
         if chain:
             meta[CHAIN_META_KEY] = chain
             meta[HOP_META_KEY] = True
@@ -710,6 +758,7 @@ class SiteSpider(Spider):
         latency = meta.get("download_latency")
         response_ms = None if latency is None else round(latency * 1000.0, 1)
         self._state["answered"] += 1
+        start_url: str | None = meta.get(START_META_KEY)
 
         if status in REDIRECT_STATUSES:
             yield from self._redirect(response, depth, chain, response_ms)
@@ -722,8 +771,12 @@ class SiteSpider(Spider):
             # HEAD refused, or the "file" is a page after all: fetch it.
             retry = self._page_request(url, chain=chain, method="GET")
             retry.meta[HOP_META_KEY] = True  # same depth: not a click
+            if start_url:
+                retry.meta[START_META_KEY] = start_url
             yield retry
             return
+        if start_url:
+            self._settle_start(start_url)
 
         stopped = meta.get(STOPPED_META_KEY)
         declared = response.headers.get(b"Content-Length")
@@ -863,14 +916,77 @@ class SiteSpider(Spider):
             fetched_at=time.time(),
             error=error,
         )
-        if error is not None or target is None or not self._is_internal(target):
-            return  # an external target is recorded, not crawled
         request = response.request
         assert request is not None
+        start_url: str | None = request.meta.get(START_META_KEY)
+        if error is not None or target is None:
+            if start_url:
+                self._settle_start(start_url, problem=error)
+            return
+        if not self._is_internal(target):
+            if not start_url:
+                return  # an external target is recorded, not crawled
+            if not self.scope.same_site(target):
+                self._start_redirects_offsite(start_url, target)
+                return
+            sitemap_request = self._adopt_host(start_url, target)
+            if sitemap_request is not None:
+                yield sitemap_request
+        if start_url and self._state["start_redirects"].get(start_url) != target:
+            self._state["start_redirects"][start_url] = target
+            self._run_facts_changed()
         method = "HEAD" if request.method == "HEAD" and status != 303 else "GET"
         decision = self._decide(target, depth, chain=hops, method=method)
+        if start_url:
+            if isinstance(decision, Request):
+                decision.meta[START_META_KEY] = start_url
+            elif isinstance(decision, ErrorItem):
+                self._settle_start(start_url, problem=decision.reason)
+            else:
+                self._settle_start(start_url)  # the target is crawled by another route
         if decision is not None:
             yield decision
+
+    def _adopt_host(self, start_url: str, target: str) -> Request | None:
+        """A start URL redirects to another host of the same site: crawl that host.
+
+        Returns the request for the new host's ``/sitemap.xml`` when sitemaps
+        are ``auto``.
+        """
+        self._widen_scope(target)
+        self._state["adopted"].append(target)
+        self.crawler.stats.inc_value("linkspider/start_hosts_adopted")
+        logger.info("start URL %s redirects to %s: crawling that host", start_url, target)
+        if self.arguments.sitemaps != "auto":
+            return None
+        scheme = target.partition(":")[0]
+        return self._sitemap_request(f"{scheme}://{host_of(target)}/sitemap.xml")
+
+    def _widen_scope(self, target: str) -> None:
+        self.scope = self.scope.with_host(target)
+        self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
+        self._start_netlocs = self._start_netlocs | {host_of(target)}
+
+    def _start_redirects_offsite(self, start_url: str, target: str) -> None:
+        """A start URL redirects to another site: not crawled; the end of the run if all do."""
+        self._settle_start(start_url, problem=f"redirects to {target}, another site")
+        self.crawler.stats.inc_value("linkspider/start_redirects_offsite")
+        message = (
+            f"start URL {start_url} redirects to {target}, another site: not crawled. "
+            f"To crawl that site, use -a url={target}"
+        )
+        if self._start_landed or not set(self.start_urls) <= set(self._start_problems):
+            logger.warning("%s", message)
+            return
+        self.fail("start_redirects_offsite", message)
+
+    def _settle_start(self, start_url: str, *, problem: str | None = None) -> None:
+        """A start URL's chain ended: on a page, or with a problem."""
+        self._start_pending.discard(start_url)
+        if problem is None:
+            self._start_landed = True
+        else:
+            self._start_problems[start_url] = problem
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         """A page request got no usable answer: record why."""
@@ -879,17 +995,22 @@ class SiteSpider(Spider):
         depth = request.meta.get("depth")
         exc = failure.value
         now = time.time()
+        start_url: str | None = request.meta.get(START_META_KEY)
         if isinstance(exc, RobotsBlocked):
             self._state["scheduled"] -= 1  # not fetched: does not count toward max_pages
-            if request.meta.get(START_META_KEY):
-                self._start_problems[url] = str(exc)
+            if start_url:
+                self._settle_start(start_url, problem=str(exc))
             yield ErrorItem(url=url, kind="blocked", reason=str(exc), depth=depth, fetched_at=now)
             return
         if isinstance(exc, IgnoreRequest):
             reason = str(exc) or "ignored by a middleware"
+            if start_url:
+                self._settle_start(start_url, problem=reason)
             yield ErrorItem(url=url, kind="skipped", reason=reason, depth=depth, fetched_at=now)
             return
         if isinstance(exc, DownloadCancelledError | CancelledError):
+            if start_url:
+                self._settle_start(start_url)  # it answered: a page, too big to read
             yield ErrorItem(
                 url=url,
                 kind="oversize",
@@ -900,11 +1021,11 @@ class SiteSpider(Spider):
             return
         reason = describe_failure(exc)
         yield ErrorItem(url=url, kind="failed", reason=reason, depth=depth, fetched_at=now)
-        if request.meta.get(START_META_KEY):
-            self._start_problems[url] = reason
+        if start_url:
+            self._settle_start(start_url, problem=reason)
             if (
                 isinstance(exc, UNREACHABLE)
-                and self._state["answered"] == 0
+                and not self._start_landed
                 and set(self.start_urls) <= set(self._start_problems)
             ):
                 self.fail(
@@ -978,7 +1099,12 @@ class SiteSpider(Spider):
 
     def closed(self, reason: str) -> None:
         """Tell the store how the run ended (before any extension reads it)."""
-        if self.fatal_error is None and self._state["answered"] == 0:
+        nowhere = (
+            not self._start_landed
+            and bool(self._start_problems)
+            and set(self.start_urls) <= set(self._start_problems)
+        )
+        if self.fatal_error is None and (self._state["answered"] == 0 or nowhere):
             problems = [f"{url}: {why}" for url, why in self._start_problems.items()]
             if problems:
                 message = "nothing was crawled (" + "; ".join(problems) + ")"
