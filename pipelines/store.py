@@ -33,6 +33,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from linkspider import signals as linkspider_signals
+from linkspider.checked_settings import checked
 from linkspider.items import ErrorItem, PageItem, RedirectItem
 from pipelines.clickdepth import write_click_depths
 from pipelines.storedb import (
@@ -129,16 +130,21 @@ class StoreConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StoreConfig:
-        config = cls(
-            enabled=settings.getbool("LINKSTORE_ENABLED", True),
-            batch_pages=settings.getint("LINKSTORE_BATCH_PAGES", cls.batch_pages),
-            batch_links=settings.getint("LINKSTORE_BATCH_LINKS", cls.batch_links),
-            batch_seconds=settings.getfloat("LINKSTORE_BATCH_SECONDS", cls.batch_seconds),
-            url_cache_size=settings.getint("LINKSTORE_URL_CACHE", cls.url_cache_size),
+        """Parse and check the settings.
+
+        Raises
+        ------
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or out of range (one line naming it).
+        """
+        s = checked(settings)
+        return cls(
+            enabled=s.getbool("LINKSTORE_ENABLED", True),
+            batch_pages=s.getint("LINKSTORE_BATCH_PAGES", cls.batch_pages, minimum=1),
+            batch_links=s.getint("LINKSTORE_BATCH_LINKS", cls.batch_links, minimum=1),
+            batch_seconds=s.getfloat("LINKSTORE_BATCH_SECONDS", cls.batch_seconds, minimum=0),
+            url_cache_size=s.getint("LINKSTORE_URL_CACHE", cls.url_cache_size, minimum=1),
         )
-        if config.batch_pages < 1 or config.batch_links < 1 or config.url_cache_size < 1:
-            raise ValueError("LINKSTORE_BATCH_PAGES, _BATCH_LINKS and _URL_CACHE must be >= 1")
-        return config
 
 
 class _Batch:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, sleep
 
+from linkspider.checked_settings import SettingError, checked
 from linkspider.politeness import clock_for, parse_retry_after
 
 if TYPE_CHECKING:
@@ -62,23 +63,31 @@ class BackoffConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> BackoffConfig:
-        config = cls(
-            enabled=settings.getbool("LINKSPIDER_BACKOFF_ENABLED", True),
-            statuses=frozenset(
-                int(s) for s in settings.getlist("LINKSPIDER_BACKOFF_HTTP_CODES", [429, 503])
-            ),
-            retry_times=settings.getint("LINKSPIDER_BACKOFF_RETRY_TIMES", cls.retry_times),
-            base_delay=settings.getfloat("LINKSPIDER_BACKOFF_BASE", cls.base_delay),
-            max_delay=settings.getfloat("LINKSPIDER_BACKOFF_MAX_DELAY", cls.max_delay),
-            error_run=settings.getint("LINKSPIDER_BACKOFF_ERROR_RUN", cls.error_run),
-            pause=settings.getfloat("LINKSPIDER_BACKOFF_PAUSE", cls.pause),
+        """Parse and check the settings.
+
+        Raises
+        ------
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or negative (one line naming it).
+        """
+        s = checked(settings)
+        codes = s.getlist("LINKSPIDER_BACKOFF_HTTP_CODES", [429, 503])
+        try:
+            statuses = frozenset(int(str(code).strip()) for code in codes)
+        except ValueError:
+            raise SettingError(
+                f"LINKSPIDER_BACKOFF_HTTP_CODES={s.get('LINKSPIDER_BACKOFF_HTTP_CODES')!r} "
+                "must list HTTP status codes (e.g. 429,503)"
+            ) from None
+        return cls(
+            enabled=s.getbool("LINKSPIDER_BACKOFF_ENABLED", True),
+            statuses=statuses,
+            retry_times=s.getint("LINKSPIDER_BACKOFF_RETRY_TIMES", cls.retry_times, minimum=0),
+            base_delay=s.getfloat("LINKSPIDER_BACKOFF_BASE", cls.base_delay, minimum=0),
+            max_delay=s.getfloat("LINKSPIDER_BACKOFF_MAX_DELAY", cls.max_delay, minimum=0),
+            error_run=s.getint("LINKSPIDER_BACKOFF_ERROR_RUN", cls.error_run, minimum=0),
+            pause=s.getfloat("LINKSPIDER_BACKOFF_PAUSE", cls.pause, minimum=0),
         )
-        if (
-            min(config.retry_times, config.error_run) < 0
-            or min(config.base_delay, config.max_delay, config.pause) < 0
-        ):
-            raise ValueError("LINKSPIDER_BACKOFF_* values must be >= 0")
-        return config
 
 
 class BackoffMiddleware:

@@ -44,6 +44,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
+from linkspider.checked_settings import checked
 from linkspider.failures import UNREACHABLE, describe_failure
 from linkspider.politeness import clock_for, parse_retry_after
 
@@ -73,19 +74,24 @@ class RobotsConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> RobotsConfig:
-        config = cls(
-            retry_times=settings.getint("LINKSPIDER_ROBOTS_RETRY_TIMES", cls.retry_times),
-            retry_delay=settings.getfloat("LINKSPIDER_ROBOTS_RETRY_DELAY", cls.retry_delay),
-            retry_max_delay=settings.getfloat(
-                "LINKSPIDER_ROBOTS_RETRY_MAX_DELAY", cls.retry_max_delay
+        """Parse and check the settings.
+
+        Raises
+        ------
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or negative (one line naming it).
+        """
+        s = checked(settings)
+        return cls(
+            retry_times=s.getint("LINKSPIDER_ROBOTS_RETRY_TIMES", cls.retry_times, minimum=0),
+            retry_delay=s.getfloat("LINKSPIDER_ROBOTS_RETRY_DELAY", cls.retry_delay, minimum=0),
+            retry_max_delay=s.getfloat(
+                "LINKSPIDER_ROBOTS_RETRY_MAX_DELAY", cls.retry_max_delay, minimum=0
             ),
-            max_crawl_delay=settings.getfloat("LINKSPIDER_MAX_CRAWL_DELAY", cls.max_crawl_delay),
+            max_crawl_delay=s.getfloat(
+                "LINKSPIDER_MAX_CRAWL_DELAY", cls.max_crawl_delay, minimum=0
+            ),
         )
-        if min(config.retry_times, config.retry_delay, config.retry_max_delay) < 0 or (
-            config.max_crawl_delay < 0
-        ):
-            raise ValueError("LINKSPIDER_ROBOTS_* and LINKSPIDER_MAX_CRAWL_DELAY must be >= 0")
-        return config
 
 
 @dataclass(frozen=True)

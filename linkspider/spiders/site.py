@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import re
 import time
@@ -56,7 +57,8 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.internet.defer import CancelledError
 
 from linkspider import signals as linkspider_signals
-from linkspider.arguments import CrawlArguments, parse_arguments
+from linkspider.arguments import ArgumentError, CrawlArguments, parse_arguments
+from linkspider.checked_settings import SettingError, checked
 from linkspider.extensions.gate import PAGE_META_KEY, STOPPED_META_KEY, is_html_type
 from linkspider.extract import (
     DEFAULT_POSITION_NAMES,
@@ -144,56 +146,56 @@ class SiteConfig:
 
         Raises
         ------
-        ValueError
-            For a negative limit or an unknown position name.
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or out of range, or an unknown position
+            name (one line naming the setting).
         """
+        s = checked(settings)
         names = dict(DEFAULT_POSITION_NAMES)
-        for name, position in settings.getdict("LINKSPIDER_POSITION_NAMES").items():
+        for name, position in s.getdict("LINKSPIDER_POSITION_NAMES").items():
             if position:
                 names[str(name).lower()] = str(position)
             else:
                 names.pop(str(name).lower(), None)
         precedence = tuple(
-            settings.getlist("LINKSPIDER_POSITION_PRECEDENCE", list(DEFAULT_POSITION_PRECEDENCE))
+            str(p).strip()
+            for p in s.getlist("LINKSPIDER_POSITION_PRECEDENCE", list(DEFAULT_POSITION_PRECEDENCE))
         )
         for position in (*names.values(), *precedence):
             if position not in POSITIONS:
-                raise ValueError(
+                raise SettingError(
                     f"link position {position!r} in LINKSPIDER_POSITION_* is not one of "
                     f"{', '.join(POSITIONS)}"
                 )
-        config = cls(
-            max_pages=settings.getint("LINKSPIDER_MAX_PAGES", cls.max_pages),
-            runs_dir=Path(settings.get("LINKSPIDER_RUNS_DIR") or "runs"),
-            tracking_params=tracking_params_setting(settings.get("LINKSPIDER_TRACKING_PARAMS")),
+        try:
+            tracking_params = tracking_params_setting(s.get("LINKSPIDER_TRACKING_PARAMS"))
+        except ValueError as exc:
+            raise SettingError(str(exc)) from None
+        return cls(
+            max_pages=s.getint("LINKSPIDER_MAX_PAGES", cls.max_pages, minimum=1),
+            runs_dir=Path(s.get("LINKSPIDER_RUNS_DIR") or "runs"),
+            tracking_params=tracking_params,
             position_rules=PositionRules(names=names, precedence=precedence),
-            crawl_nofollow=settings.getbool("LINKSPIDER_CRAWL_NOFOLLOW", False),
-            crawl_canonicals=settings.getbool("LINKSPIDER_CRAWL_CANONICALS", True),
+            crawl_nofollow=s.getbool("LINKSPIDER_CRAWL_NOFOLLOW", False),
+            crawl_canonicals=s.getbool("LINKSPIDER_CRAWL_CANONICALS", True),
             head_extensions=frozenset(
-                e.lower().lstrip(".")
-                for e in settings.getlist(
-                    "LINKSPIDER_HEAD_EXTENSIONS", list(DEFAULT_HEAD_EXTENSIONS)
-                )
+                str(e).strip().lower().lstrip(".")
+                for e in s.getlist("LINKSPIDER_HEAD_EXTENSIONS", list(DEFAULT_HEAD_EXTENSIONS))
             ),
-            max_redirects=settings.getint("LINKSPIDER_MAX_REDIRECTS", cls.max_redirects),
-            max_sitemaps=settings.getint("LINKSPIDER_MAX_SITEMAPS", cls.max_sitemaps),
-            max_deferred=settings.getint("LINKSPIDER_MAX_DEFERRED_URLS", cls.max_deferred),
-            url_length_limit=settings.getint("URLLENGTH_LIMIT", cls.url_length_limit),
+            max_redirects=s.getint("LINKSPIDER_MAX_REDIRECTS", cls.max_redirects, minimum=0),
+            max_sitemaps=s.getint("LINKSPIDER_MAX_SITEMAPS", cls.max_sitemaps, minimum=0),
+            max_deferred=s.getint("LINKSPIDER_MAX_DEFERRED_URLS", cls.max_deferred, minimum=0),
+            url_length_limit=s.getint("URLLENGTH_LIMIT", cls.url_length_limit, minimum=1),
             trap_rules=TrapRules(
-                segment_repeats=settings.getint("LINKSPIDER_TRAP_SEGMENT_REPEATS", 3),
-                max_query_params=settings.getint("LINKSPIDER_TRAP_MAX_QUERY_PARAMS", 12),
-                pattern_cap=settings.getint("LINKSPIDER_TRAP_PATTERN_CAP", 10_000),
-                calendar_cap=settings.getint("LINKSPIDER_TRAP_CALENDAR_CAP", 100),
-                max_patterns=settings.getint("LINKSPIDER_TRAP_MAX_PATTERNS", 100_000),
+                segment_repeats=s.getint("LINKSPIDER_TRAP_SEGMENT_REPEATS", 3, minimum=0),
+                max_query_params=s.getint("LINKSPIDER_TRAP_MAX_QUERY_PARAMS", 12, minimum=0),
+                pattern_cap=s.getint("LINKSPIDER_TRAP_PATTERN_CAP", 10_000, minimum=0),
+                calendar_cap=s.getint("LINKSPIDER_TRAP_CALENDAR_CAP", 100, minimum=0),
+                max_patterns=s.getint("LINKSPIDER_TRAP_MAX_PATTERNS", 100_000, minimum=0),
             ),
-            signature_terms=settings.getint("LINKSPIDER_SIGNATURE_TERMS", cls.signature_terms),
-            maxsize=settings.getint("DOWNLOAD_MAXSIZE", cls.maxsize),
+            signature_terms=s.getint("LINKSPIDER_SIGNATURE_TERMS", cls.signature_terms, minimum=0),
+            maxsize=s.getint("DOWNLOAD_MAXSIZE", cls.maxsize, minimum=0),
         )
-        if config.max_pages < 1:
-            raise ValueError("LINKSPIDER_MAX_PAGES must be at least 1")
-        if min(config.max_redirects, config.max_sitemaps, config.signature_terms) < 0:
-            raise ValueError("LINKSPIDER_* limits must be >= 0")
-        return config
 
 
 def _new_state() -> dict[str, Any]:
@@ -235,6 +237,23 @@ def _saved_run_dir(jobdir: str) -> Path | None:
         if saved:
             return Path(saved)
     return None
+
+
+def _host_folder(url: str) -> str:
+    """The folder name of a start URL's host under ``LINKSPIDER_RUNS_DIR``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", host_of(url))
+
+
+def _make_folder(path: Path, what: str) -> None:
+    """Create ``path`` (and its parents) or raise one line naming ``what``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        where = f": {exc.filename}" if exc.filename and str(exc.filename) != str(path) else ""
+        raise ArgumentError(f"{what}: cannot create the folder {path} ({why}{where})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ArgumentError(f"{what}: the folder {path} is not writable")
 
 
 class SiteSpider(Spider):
@@ -309,6 +328,37 @@ class SiteSpider(Spider):
         parse_arguments(args)
 
     @classmethod
+    def check_setup(cls, args: dict[str, Any], settings: BaseSettings) -> None:
+        """Check what the spider needs before the crawl starts.
+
+        The ``-a`` arguments, the spider's settings (:class:`SiteConfig`), and
+        that the run folder (or, for a default one, its parent) and ``JOBDIR``
+        can be created and written to; they are created here (the crawl
+        would create them anyway).
+
+        Raises
+        ------
+        ValueError
+            :class:`~linkspider.arguments.ArgumentError` or
+            :class:`~linkspider.checked_settings.SettingError`, with one line
+            for the user.
+        """
+        arguments = parse_arguments(args)
+        config = SiteConfig.from_settings(settings)
+        jobdir = settings.get("JOBDIR")
+        if jobdir:
+            _make_folder(Path(str(jobdir)), f"JOBDIR={str(jobdir)!r}")
+        run_dir = arguments.run_dir
+        if run_dir is None and jobdir:
+            run_dir = _saved_run_dir(str(jobdir))
+        if run_dir is not None:
+            _make_folder(run_dir, f"run_dir={str(run_dir)!r}")
+        else:
+            runs_dir = config.runs_dir
+            parent = runs_dir / _host_folder(arguments.start_urls[0])
+            _make_folder(parent, f"LINKSPIDER_RUNS_DIR={str(runs_dir)!r}")
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
         spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
         spider._configure(crawler.settings)
@@ -347,7 +397,7 @@ class SiteSpider(Spider):
 
     def _default_run_dir(self, runs_dir: Path) -> Path:
         """``<runs_dir>/<host>/<UTC time>/``, made unique."""
-        host = re.sub(r"[^A-Za-z0-9._-]", "_", host_of(self.start_urls[0]))
+        host = _host_folder(self.start_urls[0])
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         run_dir = runs_dir / host / stamp
         suffix = 2
