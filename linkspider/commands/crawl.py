@@ -80,6 +80,7 @@ class Command(ScrapyCrawlCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
+        spidercls = None
         if len(args) == 1:
             try:
                 spidercls = get_spider_loader(self.settings).load(args[0])
@@ -89,19 +90,12 @@ class Command(ScrapyCrawlCommand):
                 )
                 self.exitcode = 2
                 return
-            try:
-                self._check(spidercls, opts.spargs)
-            except ValueError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                self.exitcode = 2
-                return
-        if self._report_enabled():
-            try:
-                check_settings(self.settings)
-            except ReportError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                self.exitcode = 2
-                return
+        try:
+            self._check(spidercls, opts.spargs)
+        except (ValueError, ReportError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            self.exitcode = 2
+            return
         self.crawler_process = crawler_process(self.settings)
         if len(args) != 1:
             super().run(args, opts)  # Scrapy's own usage errors
@@ -120,18 +114,20 @@ class Command(ScrapyCrawlCommand):
             print(f"error: {fatal}", file=sys.stderr)
             self.exitcode = 1
 
-    def _check(self, spidercls: type, spargs: dict[str, str]) -> None:
+    def _check(self, spidercls: type | None, spargs: dict[str, str]) -> None:
+        """Arguments, then settings, then the spider's setup (it creates the run folder)."""
         assert self.settings is not None
         settings = checked(self.settings)
-        check_crawl_settings(settings)
-        # Last: the spider's check creates the run folder once all else is right.
-        setup = getattr(spidercls, "check_setup", None)
-        if setup is not None:
-            setup(spargs, settings)
-        else:
-            check = getattr(spidercls, "check_arguments", None)
-            if check is not None:
-                check(spargs)
+        check_arguments = getattr(spidercls, "check_arguments", None)
+        if check_arguments is not None:
+            check_arguments(spargs)
+        if spidercls is not None:
+            check_crawl_settings(settings)
+        if self._report_enabled():
+            check_settings(self.settings)
+        check_setup = getattr(spidercls, "check_setup", None)
+        if check_setup is not None:
+            check_setup(spargs, settings)
 
     def _report_enabled(self) -> bool:
         assert self.settings is not None
