@@ -23,7 +23,7 @@ def test_a_url_beyond_max_depth_is_fetched_when_a_shorter_route_reaches_it(
     _page(site, "/", "/a", "/slow")
     _page(site, "/a", "/b")
     _page(site, "/b", "/target", "/deep", "/via-sitemap")
-    _page(site, "/slow", "/target", delay=1.0)
+    _page(site, "/slow", "/target", delay=1.5)
     _page(site, "/target")
     _page(site, "/deep")
     # A sitemap-only page is crawled from depth 0: its link is at depth 1.
@@ -55,7 +55,7 @@ def test_every_refused_url_reached_later_leaves_the_run_complete(tmp_path: Path)
     _page(site, "/", "/a", "/slow")
     _page(site, "/a", "/b")
     _page(site, "/b", "/target")
-    _page(site, "/slow", "/target", delay=1.0)
+    _page(site, "/slow", "/target", delay=1.5)
     _page(site, "/target")
     with TestServer(site.build()) as server:
         process = run_crawl(
