@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from linkspider.urlnorm import host_of, registrable_domain
@@ -135,6 +135,36 @@ class Scope:
         if self.mode == "subdomains":
             return hostname in self.hostnames
         return registrable_domain(hostname) in self.domains
+
+    def same_site(self, url: str) -> bool:
+        """Whether a URL is on the registrable domain of a start URL (the same site).
+
+        A start URL that redirects to such a host (``example.com`` ->
+        ``www.example.com``) has its target host adopted (:meth:`with_host`);
+        any other host is another site.
+        """
+        return registrable_domain(_hostname(host_of(url))) in self.domains
+
+    def with_host(self, url: str) -> Scope:
+        """This scope with the host (and port) of ``url`` added.
+
+        Parameters
+        ----------
+        url : str
+            A normalised URL on the same site (see :meth:`same_site`).
+
+        Returns
+        -------
+        Scope
+            A new scope; ``domain`` mode is unchanged (it has every host of
+            the domain already).
+        """
+        netloc = host_of(url)
+        return replace(
+            self,
+            netlocs=self.netlocs | {netloc},
+            hostnames=self.hostnames | {_hostname(netloc)},
+        )
 
     def excluded(self, url: str) -> str | None:
         """Why an internal URL is not crawled by include/exclude, or ``None``."""

@@ -6,10 +6,11 @@ redirect gets the depth of the URL that redirected). Scrapy's request depth
 can overshoot under concurrency, so the crawl computes the real one from the
 store when it ends.
 
-The search walks one level at a time and reads the packed ``edges`` of the
-current frontier only, so memory holds one int32 per URL id, a frontier and
-the redirect hops, whatever the number of links. Pure code: numpy and the
-store, no Scrapy.
+The search walks one level at a time. It reads the packed ``edges`` of the
+current frontier a chunk of pages at a time and marks the targets not seen
+yet at once, so what it holds is one int32 per URL id, the frontier and the
+next one (URL ids, at most one per URL) and one chunk of links, whatever the
+number of links on a level. Pure code: numpy and the store, no Scrapy.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pipelines.storedb import EDGE_FLAG_FOLLOWED, EDGE_FLAG_INTERNAL, CrawlStore
 __all__ = ["click_depths", "write_click_depths"]
 
 _CHUNK: Final = 900  # below SQLite's host-parameter limit
+_WRITE_SLICE: Final = 50_000
 _WALKABLE: Final = EDGE_FLAG_FOLLOWED | EDGE_FLAG_INTERNAL
 
 
@@ -68,37 +70,55 @@ def click_depths(store: CrawlStore, start_ids: Iterable[int]) -> np.ndarray:
     depth = np.full(size, -1, dtype=np.int32)
     sources, targets = _redirects(store)
     frontier = np.unique(np.fromiter((i for i in start_ids if 0 <= i < size), dtype=np.int64))
+    depth[frontier] = 0
     level = 0
     while frontier.size:
-        frontier = frontier[depth[frontier] < 0]
-        depth[frontier] = level
-        # Redirect hops stay on the same level.
-        hop = frontier
-        reached = [frontier]
-        while hop.size:
-            nxt = np.unique(_hop(hop, sources, targets))
-            nxt = nxt[nxt < size]
-            nxt = nxt[depth[nxt] < 0]
-            depth[nxt] = level
-            reached.append(nxt)
-            hop = nxt
-        current = np.concatenate(reached)
-        found: list[np.ndarray] = []
-        for start in range(0, current.size, _CHUNK):
-            chunk = current[start : start + _CHUNK].tolist()
+        frontier = _with_redirect_hops(frontier, depth, level, sources, targets)
+        reached: list[np.ndarray] = []
+        for start in range(0, frontier.size, _CHUNK):
+            chunk = frontier[start : start + _CHUNK].tolist()
             marks = ",".join("?" * len(chunk))
-            for (blob,) in store.conn.execute(
-                f"SELECT packed FROM edges WHERE src_id IN ({marks})", chunk
-            ):
-                dst, flags = unpack_edges(blob)
-                found.append(dst[(flags & _WALKABLE) == _WALKABLE])
-        if not found:
-            break
-        candidates = np.unique(np.concatenate(found))
-        candidates = candidates[(candidates < size) & (candidates >= 0)]
-        frontier = candidates[depth[candidates] < 0]
+            blobs = [
+                blob
+                for (blob,) in store.conn.execute(
+                    f"SELECT packed FROM edges WHERE src_id IN ({marks})", chunk
+                )
+            ]
+            if not blobs:
+                continue
+            # One chunk of links at a time: the targets not reached yet are
+            # marked now, so a level's links are never all held at once.
+            dst, flags = unpack_edges(b"".join(blobs))
+            del blobs
+            dst = dst[((flags & _WALKABLE) == _WALKABLE) & (dst >= 0) & (dst < size)]
+            new = np.unique(dst[depth[dst] < 0])
+            if new.size:
+                depth[new] = level + 1
+                reached.append(new)
         level += 1
+        frontier = np.concatenate(reached) if reached else frontier[:0]
     return depth
+
+
+def _with_redirect_hops(
+    frontier: np.ndarray,
+    depth: np.ndarray,
+    level: int,
+    sources: np.ndarray,
+    targets: np.ndarray,
+) -> np.ndarray:
+    """The frontier plus the redirect targets it leads to: a hop is not a level."""
+    size = depth.size
+    hop = frontier
+    parts = [frontier]
+    while hop.size:
+        nxt = np.unique(_hop(hop, sources, targets))
+        nxt = nxt[(nxt >= 0) & (nxt < size)]
+        nxt = nxt[depth[nxt] < 0]
+        depth[nxt] = level
+        parts.append(nxt)
+        hop = nxt
+    return np.concatenate(parts) if len(parts) > 1 else frontier
 
 
 def write_click_depths(store: CrawlStore, start_urls: Iterable[str]) -> int:
@@ -123,10 +143,13 @@ def write_click_depths(store: CrawlStore, start_urls: Iterable[str]) -> int:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS click_depth (url_id INTEGER PRIMARY KEY, d INT)")
     conn.execute("DELETE FROM click_depth")
     reached = np.flatnonzero(depth >= 0)
-    conn.executemany(
-        "INSERT INTO click_depth (url_id, d) VALUES (?, ?)",
-        zip(reached.tolist(), depth[reached].tolist(), strict=True),
-    )
+    # In slices: Python ints for every URL at once would cost ~70 bytes each.
+    for start in range(0, reached.size, _WRITE_SLICE):
+        part = reached[start : start + _WRITE_SLICE]
+        conn.executemany(
+            "INSERT INTO click_depth (url_id, d) VALUES (?, ?)",
+            zip(part.tolist(), depth[part].tolist(), strict=True),
+        )
     conn.execute(
         "UPDATE pages SET depth = click_depth.d FROM click_depth "
         "WHERE click_depth.url_id = pages.url_id"

@@ -33,6 +33,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from linkspider import signals as linkspider_signals
+from linkspider.checked_settings import checked
 from linkspider.items import ErrorItem, PageItem, RedirectItem
 from pipelines.clickdepth import write_click_depths
 from pipelines.storedb import (
@@ -129,16 +130,21 @@ class StoreConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StoreConfig:
-        config = cls(
-            enabled=settings.getbool("LINKSTORE_ENABLED", True),
-            batch_pages=settings.getint("LINKSTORE_BATCH_PAGES", cls.batch_pages),
-            batch_links=settings.getint("LINKSTORE_BATCH_LINKS", cls.batch_links),
-            batch_seconds=settings.getfloat("LINKSTORE_BATCH_SECONDS", cls.batch_seconds),
-            url_cache_size=settings.getint("LINKSTORE_URL_CACHE", cls.url_cache_size),
+        """Parse and check the settings.
+
+        Raises
+        ------
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or out of range (one line naming it).
+        """
+        s = checked(settings)
+        return cls(
+            enabled=s.getbool("LINKSTORE_ENABLED", True),
+            batch_pages=s.getint("LINKSTORE_BATCH_PAGES", cls.batch_pages, minimum=1),
+            batch_links=s.getint("LINKSTORE_BATCH_LINKS", cls.batch_links, minimum=1),
+            batch_seconds=s.getfloat("LINKSTORE_BATCH_SECONDS", cls.batch_seconds, minimum=0),
+            url_cache_size=s.getint("LINKSTORE_URL_CACHE", cls.url_cache_size, minimum=1),
         )
-        if config.batch_pages < 1 or config.batch_links < 1 or config.url_cache_size < 1:
-            raise ValueError("LINKSTORE_BATCH_PAGES, _BATCH_LINKS and _URL_CACHE must be >= 1")
-        return config
 
 
 class _Batch:
@@ -175,6 +181,9 @@ class CrawlStorePipeline:
         self._written_links = 0
         self._finished = False
         crawler.signals.connect(self._crawl_finished, signal=linkspider_signals.crawl_finished)
+        crawler.signals.connect(
+            self._run_facts_changed, signal=linkspider_signals.run_facts_changed
+        )
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -204,10 +213,7 @@ class CrawlStorePipeline:
             resumed = list(store.get_meta("resumed_at", []))
             resumed.append(_now_iso())
             store.set_meta("resumed_at", resumed)
-        run_facts = getattr(spider, "run_facts", None)
-        facts = run_facts() if run_facts is not None else {}
-        for key, value in facts.items():
-            store.set_meta(key, value)
+        self._write_run_facts()
         snapshot = settings_snapshot(self.crawler.settings)
         store.set_meta("settings", snapshot)
         (run_dir / "settings.json").write_text(
@@ -271,6 +277,17 @@ class CrawlStorePipeline:
             f"{store.count('links'):,}",
             max_depth,
         )
+
+    def _write_run_facts(self) -> None:
+        run_facts = getattr(self.crawler.spider, "run_facts", None)
+        if self.store is None or run_facts is None:
+            return
+        for key, value in run_facts().items():
+            self.store.set_meta(key, value)
+
+    def _run_facts_changed(self, spider: Spider) -> None:
+        # Between batches (the writes are synchronous): meta is written at once.
+        self._write_run_facts()
 
     def _crawl_finished(self, spider: Spider, reason: str, facts: dict[str, Any]) -> None:
         self._finish(reason, facts)

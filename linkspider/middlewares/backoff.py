@@ -5,6 +5,10 @@
   exponential backoff (``LINKSPIDER_BACKOFF_BASE`` × 2^attempt) without one,
   never longer than ``LINKSPIDER_BACKOFF_MAX_DELAY``; the page is retried up
   to ``LINKSPIDER_BACKOFF_RETRY_TIMES`` times, then recorded with its status.
+* **A Retry-After longer than the cap**: the host is paused for the cap and
+  the page retried once; if the retry is told again to wait longer than the
+  cap, the page is given up (recorded with its status and the reason, in
+  ``request.meta[GAVE_UP_META_KEY]``) rather than asked again early.
 * **A run of server errors** (``LINKSPIDER_BACKOFF_ERROR_RUN`` 5xx/429
   answers in a row from one host) pauses the host for
   ``LINKSPIDER_BACKOFF_PAUSE`` seconds, doubling on each further run up to
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later, sleep
 
+from linkspider.checked_settings import SettingError, checked
 from linkspider.politeness import clock_for, parse_retry_after
 
 if TYPE_CHECKING:
@@ -35,9 +40,13 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
     from scrapy.settings import BaseSettings
 
-__all__ = ["BackoffConfig", "BackoffMiddleware"]
+__all__ = ["GAVE_UP_META_KEY", "BackoffConfig", "BackoffMiddleware"]
 
 logger = logging.getLogger(__name__)
+
+#: Request meta key: why the middleware stopped retrying a page (one phrase).
+GAVE_UP_META_KEY = "linkspider_gave_up"
+_OVER_CAP_META_KEY = "linkspider_backoff_over_cap"
 
 
 @dataclass(frozen=True)
@@ -54,23 +63,31 @@ class BackoffConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> BackoffConfig:
-        config = cls(
-            enabled=settings.getbool("LINKSPIDER_BACKOFF_ENABLED", True),
-            statuses=frozenset(
-                int(s) for s in settings.getlist("LINKSPIDER_BACKOFF_HTTP_CODES", [429, 503])
-            ),
-            retry_times=settings.getint("LINKSPIDER_BACKOFF_RETRY_TIMES", cls.retry_times),
-            base_delay=settings.getfloat("LINKSPIDER_BACKOFF_BASE", cls.base_delay),
-            max_delay=settings.getfloat("LINKSPIDER_BACKOFF_MAX_DELAY", cls.max_delay),
-            error_run=settings.getint("LINKSPIDER_BACKOFF_ERROR_RUN", cls.error_run),
-            pause=settings.getfloat("LINKSPIDER_BACKOFF_PAUSE", cls.pause),
+        """Parse and check the settings.
+
+        Raises
+        ------
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or negative (one line naming it).
+        """
+        s = checked(settings)
+        codes = s.getlist("LINKSPIDER_BACKOFF_HTTP_CODES", [429, 503])
+        try:
+            statuses = frozenset(int(str(code).strip()) for code in codes)
+        except ValueError:
+            raise SettingError(
+                f"LINKSPIDER_BACKOFF_HTTP_CODES={s.get('LINKSPIDER_BACKOFF_HTTP_CODES')!r} "
+                "must list HTTP status codes (e.g. 429,503)"
+            ) from None
+        return cls(
+            enabled=s.getbool("LINKSPIDER_BACKOFF_ENABLED", True),
+            statuses=statuses,
+            retry_times=s.getint("LINKSPIDER_BACKOFF_RETRY_TIMES", cls.retry_times, minimum=0),
+            base_delay=s.getfloat("LINKSPIDER_BACKOFF_BASE", cls.base_delay, minimum=0),
+            max_delay=s.getfloat("LINKSPIDER_BACKOFF_MAX_DELAY", cls.max_delay, minimum=0),
+            error_run=s.getint("LINKSPIDER_BACKOFF_ERROR_RUN", cls.error_run, minimum=0),
+            pause=s.getfloat("LINKSPIDER_BACKOFF_PAUSE", cls.pause, minimum=0),
         )
-        if (
-            min(config.retry_times, config.error_run) < 0
-            or min(config.base_delay, config.max_delay, config.pause) < 0
-        ):
-            raise ValueError("LINKSPIDER_BACKOFF_* values must be >= 0")
-        return config
 
 
 class BackoffMiddleware:
@@ -139,10 +156,28 @@ class BackoffMiddleware:
             return response
         attempt = int(request.meta.get("backoff_times", 0))
         retry_after = parse_retry_after(response.headers.get(b"Retry-After"))
+        cap = self.config.max_delay
+        over_cap = retry_after is not None and retry_after > cap
         delay = retry_after if retry_after is not None else self.config.base_delay * 2**attempt
-        delay = min(delay, self.config.max_delay)
+        delay = min(delay, cap)
         self._pause(slot, delay)
         stats.inc_value(f"linkspider/backoff/status/{status}")
+        if over_cap and request.meta.get(_OVER_CAP_META_KEY):
+            reason = (
+                f"Retry-After {retry_after:.0f} s twice, more than "
+                f"LINKSPIDER_BACKOFF_MAX_DELAY={cap:g} s: given up"
+            )
+            logger.warning(
+                "%s answered %d and asks again to wait %.0f s (Retry-After), longer than "
+                "LINKSPIDER_BACKOFF_MAX_DELAY=%g s: recording it as is, not asking again",
+                request.url,
+                status,
+                retry_after,
+                cap,
+            )
+            stats.inc_value("linkspider/backoff/gave_up_retry_after")
+            request.meta[GAVE_UP_META_KEY] = reason
+            return response
         if attempt >= self.config.retry_times:
             logger.warning(
                 "%s still answers %d after %d retries: recording it as is",
@@ -151,16 +186,24 @@ class BackoffMiddleware:
                 attempt,
             )
             stats.inc_value("linkspider/backoff/gave_up")
+            request.meta[GAVE_UP_META_KEY] = f"still HTTP {status} after {attempt} retries"
             return response
+        if over_cap:
+            why = f" (Retry-After {retry_after:.0f} s, capped by LINKSPIDER_BACKOFF_MAX_DELAY)"
+        elif retry_after is not None:
+            why = " (Retry-After)"
+        else:
+            why = ""
         logger.info(
             "%s answered %d: pausing %s for %.1f s%s, then retrying",
             request.url,
             status,
             slot,
             delay,
-            " (Retry-After)" if retry_after is not None else "",
+            why,
         )
         retry = request.copy()
         retry.meta["backoff_times"] = attempt + 1
+        retry.meta[_OVER_CAP_META_KEY] = over_cap
         retry.dont_filter = True
         return retry

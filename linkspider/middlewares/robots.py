@@ -10,14 +10,18 @@ changes three things:
   §2.3.1.4): a 5xx (or 429) answer, a timeout or a broken connection holds
   every request to that host, and robots.txt is fetched again up to
   ``LINKSPIDER_ROBOTS_RETRY_TIMES`` times, ``LINKSPIDER_ROBOTS_RETRY_DELAY``
-  seconds apart. If it never comes, the host's URLs are recorded as blocked
-  and the spider is told (it ends the crawl when that is the site itself).
+  seconds apart, or after the ``Retry-After`` the answer gave (at most
+  ``LINKSPIDER_ROBOTS_RETRY_MAX_DELAY`` seconds). If it never comes, the host's
+  URLs are recorded as blocked and the spider is told (it ends the crawl when
+  that is the site itself).
   A host that cannot be reached at all (DNS failure, connection refused) is
   given up at once: waiting will not help. 4xx answers mean "no rules"
   (allow all), as the RFC says.
 * Requests waiting for the same robots.txt each get the parser. (Scrapy's
   middleware shares one Deferred between the waiters, and a Deferred hands
   its result to the first waiter only when adapted to asyncio futures.)
+* robots.txt is kept per origin (scheme, host and port): ``http://`` and
+  ``https://`` of one host may serve different files, as RFC 9309 says.
 
 Blocked requests fail with :class:`RobotsBlocked` (an ``IgnoreRequest``),
 so the spider's errback records them with the reason.
@@ -31,11 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadConnectionRefusedError,
-    IgnoreRequest,
-)
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.asyncio import sleep
@@ -43,10 +43,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionRefusedError as TxConnectionRefusedError
-from twisted.internet.error import DNSLookupError
 
-from linkspider.politeness import clock_for
+from linkspider.checked_settings import checked
+from linkspider.failures import UNREACHABLE, describe_failure
+from linkspider.politeness import clock_for, parse_retry_after
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -57,13 +57,6 @@ if TYPE_CHECKING:
 __all__ = ["PoliteRobotsTxtMiddleware", "RobotsBlocked", "RobotsConfig"]
 
 logger = logging.getLogger(__name__)
-
-_UNREACHABLE = (
-    CannotResolveHostError,
-    DNSLookupError,
-    DownloadConnectionRefusedError,
-    TxConnectionRefusedError,
-)
 
 
 class RobotsBlocked(IgnoreRequest):
@@ -76,18 +69,29 @@ class RobotsConfig:
 
     retry_times: int = 3
     retry_delay: float = 30.0
+    retry_max_delay: float = 300.0
     max_crawl_delay: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> RobotsConfig:
-        config = cls(
-            retry_times=settings.getint("LINKSPIDER_ROBOTS_RETRY_TIMES", cls.retry_times),
-            retry_delay=settings.getfloat("LINKSPIDER_ROBOTS_RETRY_DELAY", cls.retry_delay),
-            max_crawl_delay=settings.getfloat("LINKSPIDER_MAX_CRAWL_DELAY", cls.max_crawl_delay),
+        """Parse and check the settings.
+
+        Raises
+        ------
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or negative (one line naming it).
+        """
+        s = checked(settings)
+        return cls(
+            retry_times=s.getint("LINKSPIDER_ROBOTS_RETRY_TIMES", cls.retry_times, minimum=0),
+            retry_delay=s.getfloat("LINKSPIDER_ROBOTS_RETRY_DELAY", cls.retry_delay, minimum=0),
+            retry_max_delay=s.getfloat(
+                "LINKSPIDER_ROBOTS_RETRY_MAX_DELAY", cls.retry_max_delay, minimum=0
+            ),
+            max_crawl_delay=s.getfloat(
+                "LINKSPIDER_MAX_CRAWL_DELAY", cls.max_crawl_delay, minimum=0
+            ),
         )
-        if config.retry_times < 0 or config.retry_delay < 0 or config.max_crawl_delay < 0:
-            raise ValueError("LINKSPIDER_ROBOTS_* and LINKSPIDER_MAX_CRAWL_DELAY must be >= 0")
-        return config
 
 
 @dataclass(frozen=True)
@@ -96,16 +100,6 @@ class _Unavailable:
 
     reason: str
     unreachable: bool
-
-
-def _describe_failure(exc: BaseException) -> str:
-    if isinstance(exc, CannotResolveHostError | DNSLookupError):
-        return "DNS lookup failed"
-    if isinstance(exc, DownloadConnectionRefusedError | TxConnectionRefusedError):
-        return "connection refused"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
 
 
 class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -118,19 +112,20 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         parsed = urlparse_cached(request)
-        netloc = parsed.netloc
-        known = self._parsers.get(netloc, _MISSING)
+        # One robots.txt per origin: http and https of a host may differ.
+        origin = f"{parsed.scheme}://{parsed.netloc}"
+        known = self._parsers.get(origin, _MISSING)
         if known is _MISSING:
-            self._parsers[netloc] = None  # placeholder: fetching
-            self._waiters[netloc] = []
-            result = await self._fetch(parsed.scheme, netloc, request)
-            self._parsers[netloc] = result
-            for pending in self._waiters.pop(netloc):
+            self._parsers[origin] = None  # placeholder: fetching
+            self._waiters[origin] = []
+            result = await self._fetch(origin, parsed.netloc, request)
+            self._parsers[origin] = result
+            for pending in self._waiters.pop(origin):
                 pending.callback(result)
             known = result
-        elif netloc in self._waiters:
+        elif origin in self._waiters:
             waiter: Deferred[Any] = Deferred()
-            self._waiters[netloc].append(waiter)
+            self._waiters[origin].append(waiter)
             known = await maybe_deferred_to_future(waiter)
         return known
 
@@ -147,22 +142,23 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/forbidden")
             raise RobotsBlocked("disallowed by robots.txt")
 
-    async def _fetch(self, scheme: str, netloc: str, request: Request) -> Any:
-        robots_url = f"{scheme}://{netloc}/robots.txt"
+    async def _fetch(self, origin: str, netloc: str, request: Request) -> Any:
+        robots_url = f"{origin}/robots.txt"
         attempts = 1 + self.config.retry_times
         problem = ""
+        wait = self.config.retry_delay
         for attempt in range(attempts):
             if attempt:
                 logger.warning(
                     "robots.txt of %s unavailable (%s): nothing is crawled there until it "
-                    "answers; trying again in %.0f s (attempt %d of %d)",
-                    netloc,
+                    "answers; trying again in %.1f s (attempt %d of %d)",
+                    origin,
                     problem,
-                    self.config.retry_delay,
+                    wait,
                     attempt + 1,
                     attempts,
                 )
-                await sleep(self.config.retry_delay)
+                await sleep(wait)
             robots_request = Request(
                 robots_url,
                 priority=self.DOWNLOAD_PRIORITY,
@@ -173,19 +169,28 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
             try:
                 response = await self.crawler.engine.download_async(robots_request)
-            except _UNREACHABLE as exc:
-                return self._give_up(netloc, robots_url, _describe_failure(exc), unreachable=True)
+            except UNREACHABLE as exc:
+                return self._give_up(origin, robots_url, describe_failure(exc), unreachable=True)
             except Exception as exc:
-                problem = _describe_failure(exc)
+                problem = describe_failure(exc)
+                wait = self.config.retry_delay
                 self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
                 continue
             self._stats.inc_value("robotstxt/response_count")
             self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
             if response.status >= 500 or response.status == 429:
                 problem = f"HTTP {response.status}"
+                wait = self._retry_wait(response)
                 continue
             return await self._parse(response, netloc, request)
-        return self._give_up(netloc, robots_url, problem, unreachable=False)
+        return self._give_up(origin, robots_url, problem, unreachable=False)
+
+    def _retry_wait(self, response: Response) -> float:
+        """The server's Retry-After (capped), else LINKSPIDER_ROBOTS_RETRY_DELAY."""
+        asked = parse_retry_after(response.headers.get(b"Retry-After"))
+        if asked is None:
+            return self.config.retry_delay
+        return min(asked, self.config.retry_max_delay)
 
     async def _parse(self, response: Response, netloc: str, request: Request) -> Any:
         # A 4xx robots.txt means "no rules" (RFC 9309 2.3.1.3): parse nothing.
@@ -230,9 +235,9 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             slot.jitter = 0.0
         self._stats.set_value(f"linkspider/crawl_delay/{netloc}", delay)
 
-    def _give_up(self, netloc: str, robots_url: str, problem: str, *, unreachable: bool) -> Any:
+    def _give_up(self, origin: str, robots_url: str, problem: str, *, unreachable: bool) -> Any:
         if unreachable:
-            message = f"cannot reach {netloc} ({problem} for {robots_url})"
+            message = f"cannot reach {origin.partition('://')[2]} ({problem} for {robots_url})"
         else:
             message = (
                 f"{robots_url} stayed unavailable ({problem}) after "
@@ -240,11 +245,11 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
                 "until it answers"
             )
         logger.error("%s", message)
-        self._stats.set_value(f"linkspider/robots_unavailable/{netloc}", problem)
+        self._stats.set_value(f"linkspider/robots_unavailable/{origin}", problem)
         spider = self.crawler.spider
         hook = getattr(spider, "robots_unavailable", None)
         if callable(hook):
-            hook(netloc, message, unreachable=unreachable)
+            hook(origin, message, unreachable=unreachable)
         return _Unavailable(reason=problem, unreachable=unreachable)
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import re
 import time
@@ -46,14 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DontCloseSpider,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-)
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
@@ -61,11 +55,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.job import job_dir
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.defer import CancelledError
-from twisted.internet.error import ConnectionRefusedError as TxConnectionRefusedError
-from twisted.internet.error import DNSLookupError, TimeoutError
 
 from linkspider import signals as linkspider_signals
-from linkspider.arguments import CrawlArguments, parse_arguments
+from linkspider.arguments import ArgumentError, CrawlArguments, parse_arguments
+from linkspider.checked_settings import SettingError, checked
 from linkspider.extensions.gate import PAGE_META_KEY, STOPPED_META_KEY, is_html_type
 from linkspider.extract import (
     DEFAULT_POSITION_NAMES,
@@ -74,7 +67,9 @@ from linkspider.extract import (
     canonical_from_link_header,
     extract_page,
 )
+from linkspider.failures import UNREACHABLE, describe_failure
 from linkspider.items import ErrorItem, Hreflang, Link, PageItem, RedirectHop, RedirectItem
+from linkspider.middlewares.backoff import GAVE_UP_META_KEY
 from linkspider.middlewares.depth import HOP_META_KEY
 from linkspider.middlewares.robots import RobotsBlocked
 from linkspider.traps import TrapGuard, TrapRules
@@ -114,12 +109,6 @@ KNOWN_URL_PRIORITY: Final = -10_000
 #: Known URLs released per idle moment.
 KNOWN_URL_BATCH: Final = 1000
 _RUN_FILE: Final = "linkspider-run.json"
-_UNREACHABLE = (
-    CannotResolveHostError,
-    DNSLookupError,
-    DownloadConnectionRefusedError,
-    TxConnectionRefusedError,
-)
 
 
 @lru_cache(maxsize=131_072)
@@ -127,20 +116,6 @@ def _url_key(url: str) -> int:
     """64-bit key of a normalised URL: the dedupe set holds ints, not strings."""
     digest = blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
-
-
-def _describe_failure(exc: BaseException | None) -> str:
-    """A failed download in words."""
-    if exc is None:
-        return "unknown failure"
-    if isinstance(exc, CannotResolveHostError | DNSLookupError):
-        return "DNS lookup failed"
-    if isinstance(exc, DownloadConnectionRefusedError | TxConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, DownloadTimeoutError | TimeoutError):
-        return "timed out"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -159,6 +134,7 @@ class SiteConfig:
     head_extensions: frozenset[str] = frozenset(DEFAULT_HEAD_EXTENSIONS)
     max_redirects: int = 10
     max_sitemaps: int = 500
+    max_deferred: int = 500_000
     url_length_limit: int = 2083
     trap_rules: TrapRules = field(default_factory=TrapRules)
     signature_terms: int = 12
@@ -170,54 +146,56 @@ class SiteConfig:
 
         Raises
         ------
-        ValueError
-            For a negative limit or an unknown position name.
+        linkspider.checked_settings.SettingError
+            A value of the wrong type or out of range, or an unknown position
+            name (one line naming the setting).
         """
+        s = checked(settings)
         names = dict(DEFAULT_POSITION_NAMES)
-        for name, position in settings.getdict("LINKSPIDER_POSITION_NAMES").items():
+        for name, position in s.getdict("LINKSPIDER_POSITION_NAMES").items():
             if position:
                 names[str(name).lower()] = str(position)
             else:
                 names.pop(str(name).lower(), None)
         precedence = tuple(
-            settings.getlist("LINKSPIDER_POSITION_PRECEDENCE", list(DEFAULT_POSITION_PRECEDENCE))
+            str(p).strip()
+            for p in s.getlist("LINKSPIDER_POSITION_PRECEDENCE", list(DEFAULT_POSITION_PRECEDENCE))
         )
         for position in (*names.values(), *precedence):
             if position not in POSITIONS:
-                raise ValueError(
+                raise SettingError(
                     f"link position {position!r} in LINKSPIDER_POSITION_* is not one of "
                     f"{', '.join(POSITIONS)}"
                 )
-        config = cls(
-            max_pages=settings.getint("LINKSPIDER_MAX_PAGES", cls.max_pages),
-            runs_dir=Path(settings.get("LINKSPIDER_RUNS_DIR") or "runs"),
-            tracking_params=tracking_params_setting(settings.get("LINKSPIDER_TRACKING_PARAMS")),
+        try:
+            tracking_params = tracking_params_setting(s.get("LINKSPIDER_TRACKING_PARAMS"))
+        except ValueError as exc:
+            raise SettingError(str(exc)) from None
+        return cls(
+            max_pages=s.getint("LINKSPIDER_MAX_PAGES", cls.max_pages, minimum=1),
+            runs_dir=Path(s.get("LINKSPIDER_RUNS_DIR") or "runs"),
+            tracking_params=tracking_params,
             position_rules=PositionRules(names=names, precedence=precedence),
-            crawl_nofollow=settings.getbool("LINKSPIDER_CRAWL_NOFOLLOW", False),
-            crawl_canonicals=settings.getbool("LINKSPIDER_CRAWL_CANONICALS", True),
+            crawl_nofollow=s.getbool("LINKSPIDER_CRAWL_NOFOLLOW", False),
+            crawl_canonicals=s.getbool("LINKSPIDER_CRAWL_CANONICALS", True),
             head_extensions=frozenset(
-                e.lower().lstrip(".")
-                for e in settings.getlist(
-                    "LINKSPIDER_HEAD_EXTENSIONS", list(DEFAULT_HEAD_EXTENSIONS)
-                )
+                str(e).strip().lower().lstrip(".")
+                for e in s.getlist("LINKSPIDER_HEAD_EXTENSIONS", list(DEFAULT_HEAD_EXTENSIONS))
             ),
-            max_redirects=settings.getint("LINKSPIDER_MAX_REDIRECTS", cls.max_redirects),
-            max_sitemaps=settings.getint("LINKSPIDER_MAX_SITEMAPS", cls.max_sitemaps),
-            url_length_limit=settings.getint("URLLENGTH_LIMIT", cls.url_length_limit),
+            max_redirects=s.getint("LINKSPIDER_MAX_REDIRECTS", cls.max_redirects, minimum=0),
+            max_sitemaps=s.getint("LINKSPIDER_MAX_SITEMAPS", cls.max_sitemaps, minimum=0),
+            max_deferred=s.getint("LINKSPIDER_MAX_DEFERRED_URLS", cls.max_deferred, minimum=0),
+            url_length_limit=s.getint("URLLENGTH_LIMIT", cls.url_length_limit, minimum=1),
             trap_rules=TrapRules(
-                segment_repeats=settings.getint("LINKSPIDER_TRAP_SEGMENT_REPEATS", 3),
-                max_query_params=settings.getint("LINKSPIDER_TRAP_MAX_QUERY_PARAMS", 12),
-                pattern_cap=settings.getint("LINKSPIDER_TRAP_PATTERN_CAP", 10_000),
-                calendar_cap=settings.getint("LINKSPIDER_TRAP_CALENDAR_CAP", 100),
+                segment_repeats=s.getint("LINKSPIDER_TRAP_SEGMENT_REPEATS", 3, minimum=0),
+                max_query_params=s.getint("LINKSPIDER_TRAP_MAX_QUERY_PARAMS", 12, minimum=0),
+                pattern_cap=s.getint("LINKSPIDER_TRAP_PATTERN_CAP", 10_000, minimum=0),
+                calendar_cap=s.getint("LINKSPIDER_TRAP_CALENDAR_CAP", 100, minimum=0),
+                max_patterns=s.getint("LINKSPIDER_TRAP_MAX_PATTERNS", 100_000, minimum=0),
             ),
-            signature_terms=settings.getint("LINKSPIDER_SIGNATURE_TERMS", cls.signature_terms),
-            maxsize=settings.getint("DOWNLOAD_MAXSIZE", cls.maxsize),
+            signature_terms=s.getint("LINKSPIDER_SIGNATURE_TERMS", cls.signature_terms, minimum=0),
+            maxsize=s.getint("DOWNLOAD_MAXSIZE", cls.maxsize, minimum=0),
         )
-        if config.max_pages < 1:
-            raise ValueError("LINKSPIDER_MAX_PAGES must be at least 1")
-        if min(config.max_redirects, config.max_sitemaps, config.signature_terms) < 0:
-            raise ValueError("LINKSPIDER_* limits must be >= 0")
-        return config
 
 
 def _new_state() -> dict[str, Any]:
@@ -229,6 +207,13 @@ def _new_state() -> dict[str, Any]:
         "caps_hit": set(),
         "sitemaps": set(),
         "deferred": deque(),
+        # URL key -> smallest depth at which max_depth refused it: a shorter
+        # route found later (a redirect, a sitemap URL) may still fetch it.
+        "depth_refused": {},
+        # Start URL -> the URL its redirects lead to, on the same site; the
+        # hosts adopted into the scope that way (see _follow_start_redirect).
+        "start_redirects": {},
+        "adopted": [],
     }
 
 
@@ -252,6 +237,23 @@ def _saved_run_dir(jobdir: str) -> Path | None:
         if saved:
             return Path(saved)
     return None
+
+
+def _host_folder(url: str) -> str:
+    """The folder name of a start URL's host under ``LINKSPIDER_RUNS_DIR``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", host_of(url))
+
+
+def _make_folder(path: Path, what: str) -> None:
+    """Create ``path`` (and its parents) or raise one line naming ``what``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        where = f": {exc.filename}" if exc.filename and str(exc.filename) != str(path) else ""
+        raise ArgumentError(f"{what}: cannot create the folder {path} ({why}{where})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ArgumentError(f"{what}: the folder {path} is not writable")
 
 
 class SiteSpider(Spider):
@@ -281,6 +283,13 @@ class SiteSpider(Spider):
 
     name = "site"
 
+    # Set by _configure when the crawler builds the spider.
+    config: SiteConfig
+    normaliser: UrlNormaliser
+    run_dir: Path
+    max_pages: int
+    _traps: TrapGuard
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
         self.arguments: CrawlArguments = parse_arguments(kwargs)
@@ -289,21 +298,21 @@ class SiteSpider(Spider):
         self.backlink_files: list[Path] = list(self.arguments.backlink_files)
         self.priority_file: Path | None = self.arguments.priority_file
         self.fatal_error: str | None = None
-        self.config = SiteConfig()
-        self.normaliser = UrlNormaliser()
+        self.max_depth = self.arguments.max_depth
         self._state: dict[str, Any] = _new_state()
         self._known_buffer: list[tuple[str, str]] = []
         self._start_netlocs = frozenset(host_of(url) for url in self.start_urls)
-        self._unavailable_netlocs: set[str] = set()
+        self._unavailable_origins: set[str] = set()
+        # Start URL -> why its chain got nowhere; start URLs not settled yet
+        # (redirects not followed to a page yet); whether one reached a page.
         self._start_problems: dict[str, str] = {}
+        self._start_pending: set[str] = set()
+        self._start_landed = False
         self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
-        self._traps = TrapGuard(TrapRules(), self._state["trap_counts"])
         self._cap_logged: set[str] = set()
-        # Final once the settings are known (LINKSPIDER_RUNS_DIR, a JOBDIR to
-        # resume): see from_crawler.
-        self.run_dir: Path = self.arguments.run_dir or self._default_run_dir(self.config.runs_dir)
-        self.max_pages = self.arguments.max_pages or self.config.max_pages
-        self.max_depth = self.arguments.max_depth
+        # What depends on the settings (config, normaliser, trap guard, page
+        # cap, run folder) is set once, by _configure, when the crawler builds
+        # the spider.
 
     # -- construction ----------------------------------------------------
 
@@ -317,6 +326,37 @@ class SiteSpider(Spider):
             With a one-line message (``scrapy crawl`` prints it and stops).
         """
         parse_arguments(args)
+
+    @classmethod
+    def check_setup(cls, args: dict[str, Any], settings: BaseSettings) -> None:
+        """Check what the spider needs before the crawl starts.
+
+        The ``-a`` arguments, the spider's settings (:class:`SiteConfig`), and
+        that the run folder (or, for a default one, its parent) and ``JOBDIR``
+        can be created and written to; they are created here (the crawl
+        would create them anyway).
+
+        Raises
+        ------
+        ValueError
+            :class:`~linkspider.arguments.ArgumentError` or
+            :class:`~linkspider.checked_settings.SettingError`, with one line
+            for the user.
+        """
+        arguments = parse_arguments(args)
+        config = SiteConfig.from_settings(settings)
+        jobdir = settings.get("JOBDIR")
+        if jobdir:
+            _make_folder(Path(str(jobdir)), f"JOBDIR={str(jobdir)!r}")
+        run_dir = arguments.run_dir
+        if run_dir is None and jobdir:
+            run_dir = _saved_run_dir(str(jobdir))
+        if run_dir is not None:
+            _make_folder(run_dir, f"run_dir={str(run_dir)!r}")
+        else:
+            runs_dir = config.runs_dir
+            parent = runs_dir / _host_folder(arguments.start_urls[0])
+            _make_folder(parent, f"LINKSPIDER_RUNS_DIR={str(runs_dir)!r}")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -333,9 +373,11 @@ class SiteSpider(Spider):
         self.start_urls = list(
             dict.fromkeys(self.normaliser.normalise(url) or url for url in self.start_urls)
         )
+        # Until their redirects are known, URLs of the same site (sitemaps,
+        # backlink targets: known at spider_opened) are kept tentatively.
+        self._start_pending = set(self.start_urls)
         self._traps = TrapGuard(self.config.trap_rules, self._state["trap_counts"])
         self.max_pages = self.arguments.max_pages or self.config.max_pages
-        self.max_depth = self.arguments.max_depth
         self.run_dir = self._resolve_run_dir(settings)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._state["run_dir"] = str(self.run_dir)
@@ -355,7 +397,7 @@ class SiteSpider(Spider):
 
     def _default_run_dir(self, runs_dir: Path) -> Path:
         """``<runs_dir>/<host>/<UTC time>/``, made unique."""
-        host = re.sub(r"[^A-Za-z0-9._-]", "_", host_of(self.start_urls[0]))
+        host = _host_folder(self.start_urls[0])
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         run_dir = runs_dir / host / stamp
         suffix = 2
@@ -385,15 +427,25 @@ class SiteSpider(Spider):
         merged["caps_hit"] = set(merged["caps_hit"]) | live["caps_hit"]
         merged["deferred"] = deque(merged["deferred"])
         merged["deferred"].extend(live["deferred"])
+        refused = dict(merged["depth_refused"])
+        for key, depth in live["depth_refused"].items():
+            refused[key] = min(depth, refused.get(key, depth))
+        merged["depth_refused"] = refused
         merged["scheduled"] += live["scheduled"]
         merged["answered"] += live["answered"]
         counts = dict(merged["trap_counts"])
         for shape, count in live["trap_counts"].items():
             counts[shape] = counts.get(shape, 0) + count
         merged["trap_counts"] = counts
+        merged["start_redirects"] = {**merged["start_redirects"], **live["start_redirects"]}
+        merged["adopted"] = list(dict.fromkeys([*merged["adopted"], *live["adopted"]]))
         merged["run_dir"] = str(self.run_dir)
         self._state = merged
         self._traps.counts = counts
+        if merged["adopted"] or merged["start_redirects"]:
+            for target in merged["adopted"]:
+                self._widen_scope(target)
+            self._run_facts_changed()
 
     # -- public API ------------------------------------------------------
 
@@ -425,10 +477,27 @@ class SiteSpider(Spider):
         return self._defer_known(normalised)
 
     def _defer_known(self, url: str) -> bool:
-        if not self._is_internal(url) or self.scope.excluded(url) is not None:
+        if self.scope.excluded(url) is not None:
+            return False
+        if not self._is_internal(url) and not (
+            # A start URL may still redirect to another host of the site
+            # (example.com -> www.example.com): decided again when released.
+            self._start_pending and self.scope.same_site(url)
+        ):
             return False
         if _url_key(url) not in self._state["seen"]:
-            self._state["deferred"].append(url)
+            deferred: deque[str] = self._state["deferred"]
+            if len(deferred) >= self.config.max_deferred:
+                # Recorded in known_urls all the same; the run is marked incomplete.
+                self.crawler.stats.inc_value("linkspider/known_urls_not_queued")
+                self._note_cap(
+                    "max_deferred_urls",
+                    f"more than LINKSPIDER_MAX_DEFERRED_URLS={self.config.max_deferred:,} "
+                    "sitemap/backlink URLs waiting for the link crawl to end; the rest are "
+                    "recorded, not crawled",
+                )
+                return False
+            deferred.append(url)
         return True
 
     def _release_known(self, spider: Spider) -> None:
@@ -436,7 +505,10 @@ class SiteSpider(Spider):
         deferred: deque[str] = self._state["deferred"]
         released = 0
         while deferred and released < KNOWN_URL_BATCH:
-            decision = self._decide(deferred.popleft(), 0, known=True, record_skips=False)
+            url = deferred.popleft()
+            if not self._is_internal(url):
+                continue  # deferred while the start URLs were not settled
+            decision = self._decide(url, 0, known=True, record_skips=False)
             if isinstance(decision, Request):
                 self.crawler.engine.crawl(decision)
                 released += 1
@@ -456,7 +528,9 @@ class SiteSpider(Spider):
         return {
             "start_urls": list(self.start_urls),
             "scope": self.scope.describe(),
-            "site_host": host_of(self.start_urls[0]),
+            # The host the first start URL lands on (after its redirects).
+            "site_host": host_of(self._landing(self.start_urls[0])),
+            "start_redirects": dict(self._state["start_redirects"]),
             "arguments": dict(self.arguments.given),
             "max_pages": self.max_pages,
             "max_depth": self.max_depth,
@@ -469,15 +543,45 @@ class SiteSpider(Spider):
             "tracking_params": list(self.config.tracking_params),
         }
 
-    def robots_unavailable(self, netloc: str, message: str, *, unreachable: bool) -> None:
-        """Called by the robots middleware when a host's robots.txt cannot be had."""
-        self._unavailable_netlocs.add(netloc)
-        if not self._start_netlocs <= self._unavailable_netlocs:
-            return  # another start host may still be crawled
+    def robots_unavailable(self, origin: str, message: str, *, unreachable: bool) -> None:
+        """Called by the robots middleware when an origin's robots.txt cannot be had.
+
+        Parameters
+        ----------
+        origin : str
+            ``scheme://host[:port]`` (robots.txt is per origin).
+        message : str
+            One line for the user.
+        unreachable : bool
+            The host cannot be reached at all (DNS, connection refused).
+        """
+        self._unavailable_origins.add(origin)
+        if not self._start_origins() <= self._unavailable_origins:
+            return  # another start origin may still be crawled
         if unreachable:
             self.fail("unreachable", f"{message}. Check the URL and that the site is up.")
         else:
             self.fail("robots_unavailable", f"{message}. Try again later.")
+
+    def _start_origins(self) -> set[str]:
+        """Origins the start URLs lead to (after the redirects followed so far)."""
+        origins = set()
+        for start_url in self.start_urls:
+            url = self._landing(start_url)
+            origins.add(f"{url.partition('://')[0]}://{host_of(url)}")
+        return origins
+
+    def _landing(self, start_url: str) -> str:
+        """Where a start URL's redirects lead on the site (itself when none)."""
+        return str(self._state["start_redirects"].get(start_url, start_url))
+
+    def _run_facts_changed(self) -> None:
+        """Tell the store that :meth:`run_facts` changed (scope, site host)."""
+        try:
+            signals_ = self.crawler.signals
+        except AttributeError:
+            return  # not built by a crawler
+        signals_.send_catch_log(signal=linkspider_signals.run_facts_changed, spider=self)
 
     def fail(self, reason: str, message: str) -> None:
         """End the crawl because it cannot do its job; ``message`` is one line for the user.
@@ -513,7 +617,10 @@ class SiteSpider(Spider):
             self._known_buffer.append((url, "start"))
             key = _url_key(url)
             if key in self._state["seen"]:
-                continue  # a resumed crawl: fetched already or still queued
+                # A resumed crawl: fetched already or still queued (then its
+                # redirects, if any, were followed in the first run).
+                self._start_pending.discard(url)
+                continue
             self._state["seen"].add(key)
             self._state["scheduled"] += 1
             yield self._page_request(url, start=True)
@@ -550,7 +657,7 @@ class SiteSpider(Spider):
             "handle_httpstatus_all": True,
         }
         if start:
-            meta[START_META_KEY] = True
+            meta[START_META_KEY] = url  # the start URL, kept along its redirects
         if chain:
             meta[CHAIN_META_KEY] = chain
             meta[HOP_META_KEY] = True
@@ -604,13 +711,23 @@ class SiteSpider(Spider):
         known: bool = False,
         record_skips: bool = True,
     ) -> Request | ErrorItem | None:
-        """Decide once about an internal URL: a request, a skip record, or nothing (seen)."""
+        """Decide once about an internal URL: a request, a skip record, or nothing (seen).
+
+        A URL refused by ``max_depth`` is the exception: the depth of a
+        request is that of the route that found it first, and a shorter route
+        may come later (a slow page, a redirect, a sitemap URL), so it is
+        decided again when it is reached at a smaller depth.
+        """
         key = _url_key(url)
         seen: set[int] = self._state["seen"]
         if key in seen:
             return None
+        skip = self._skip_reason(url)
+        if skip is None and self.max_depth is not None and depth > self.max_depth:
+            return self._refuse_depth(key, url, depth, record_skips)
         seen.add(key)
-        skip = self._skip_reason(url, depth)
+        if skip is None:
+            skip = self._counted_skip_reason(url)
         if skip is not None:
             if not record_skips:
                 seen.discard(key)
@@ -624,12 +741,35 @@ class SiteSpider(Spider):
                 pattern=pattern,
                 fetched_at=time.time(),
             )
+        refused: dict[int, int] = self._state["depth_refused"]
+        if refused.pop(key, None) is not None:
+            self.crawler.stats.inc_value("linkspider/max_depth_reached_later")
         self._state["scheduled"] += 1
         if known:
             return self._page_request(url, depth_reset=True, priority=KNOWN_URL_PRIORITY)
         return self._page_request(url, chain=chain, method=method)
 
-    def _skip_reason(self, url: str, depth: int) -> tuple[str, str, str | None] | None:
+    def _refuse_depth(self, key: int, url: str, depth: int, record: bool) -> ErrorItem | None:
+        """Keep ``url`` out for now: record it once per smaller depth it is reached at."""
+        refused: dict[int, int] = self._state["depth_refused"]
+        smallest = refused.get(key)
+        if smallest is not None and smallest <= depth:
+            return None
+        refused[key] = depth
+        self._note_cap("max_depth", f"links deeper than max_depth={self.max_depth}")
+        if not record:
+            return None
+        # Written again at a smaller depth, the row is replaced, not doubled.
+        return ErrorItem(
+            url=url,
+            kind="skipped",
+            reason=f"beyond max_depth={self.max_depth}",
+            depth=depth,
+            fetched_at=time.time(),
+        )
+
+    def _skip_reason(self, url: str) -> tuple[str, str, str | None] | None:
+        """Skips that depend on the URL alone (include/exclude, length, trap shapes)."""
         excluded = self.scope.excluded(url)
         if excluded is not None:
             return "skipped", f"not crawled: the URL {excluded}", None
@@ -639,12 +779,16 @@ class SiteSpider(Spider):
                 f"URL longer than URLLENGTH_LIMIT={self.config.url_length_limit}",
                 None,
             )
-        verdict = self._traps.check(url)
+        verdict = self._traps.check_shape(url)
         if verdict is not None:
             return "trap", f"crawler trap suspected: {verdict.reason}", verdict.pattern
-        if self.max_depth is not None and depth > self.max_depth:
-            self._note_cap("max_depth", f"links deeper than max_depth={self.max_depth}")
-            return "skipped", f"beyond max_depth={self.max_depth}", None
+        return None
+
+    def _counted_skip_reason(self, url: str) -> tuple[str, str, str | None] | None:
+        """Skips that count what was scheduled (trap patterns, max_pages): asked once per URL."""
+        verdict = self._traps.count(url)
+        if verdict is not None:
+            return "trap", f"crawler trap suspected: {verdict.reason}", verdict.pattern
         if self._state["scheduled"] >= self.max_pages:
             self._note_cap("max_pages", f"max_pages={self.max_pages:,} pages scheduled")
             return "skipped", f"beyond max_pages={self.max_pages}", None
@@ -664,6 +808,7 @@ class SiteSpider(Spider):
         latency = meta.get("download_latency")
         response_ms = None if latency is None else round(latency * 1000.0, 1)
         self._state["answered"] += 1
+        start_url: str | None = meta.get(START_META_KEY)
 
         if status in REDIRECT_STATUSES:
             yield from self._redirect(response, depth, chain, response_ms)
@@ -676,8 +821,12 @@ class SiteSpider(Spider):
             # HEAD refused, or the "file" is a page after all: fetch it.
             retry = self._page_request(url, chain=chain, method="GET")
             retry.meta[HOP_META_KEY] = True  # same depth: not a click
+            if start_url:
+                retry.meta[START_META_KEY] = start_url
             yield retry
             return
+        if start_url:
+            self._settle_start(start_url)
 
         stopped = meta.get(STOPPED_META_KEY)
         declared = response.headers.get(b"Content-Length")
@@ -702,7 +851,8 @@ class SiteSpider(Spider):
             item.error = f"larger than DOWNLOAD_MAXSIZE={self.config.maxsize} bytes: not downloaded"
         elif status >= 400:
             item.kind = "error"
-            item.error = f"HTTP {status}"
+            gave_up = meta.get(GAVE_UP_META_KEY)
+            item.error = f"HTTP {status}: {gave_up}" if gave_up else f"HTTP {status}"
         elif (
             request.method == "HEAD"
             or stopped == "not_html"
@@ -816,14 +966,77 @@ class SiteSpider(Spider):
             fetched_at=time.time(),
             error=error,
         )
-        if error is not None or target is None or not self._is_internal(target):
-            return  # an external target is recorded, not crawled
         request = response.request
         assert request is not None
+        start_url: str | None = request.meta.get(START_META_KEY)
+        if error is not None or target is None:
+            if start_url:
+                self._settle_start(start_url, problem=error)
+            return
+        if not self._is_internal(target):
+            if not start_url:
+                return  # an external target is recorded, not crawled
+            if not self.scope.same_site(target):
+                self._start_redirects_offsite(start_url, target)
+                return
+            sitemap_request = self._adopt_host(start_url, target)
+            if sitemap_request is not None:
+                yield sitemap_request
+        if start_url and self._state["start_redirects"].get(start_url) != target:
+            self._state["start_redirects"][start_url] = target
+            self._run_facts_changed()
         method = "HEAD" if request.method == "HEAD" and status != 303 else "GET"
         decision = self._decide(target, depth, chain=hops, method=method)
+        if start_url:
+            if isinstance(decision, Request):
+                decision.meta[START_META_KEY] = start_url
+            elif isinstance(decision, ErrorItem):
+                self._settle_start(start_url, problem=decision.reason)
+            else:
+                self._settle_start(start_url)  # the target is crawled by another route
         if decision is not None:
             yield decision
+
+    def _adopt_host(self, start_url: str, target: str) -> Request | None:
+        """A start URL redirects to another host of the same site: crawl that host.
+
+        Returns the request for the new host's ``/sitemap.xml`` when sitemaps
+        are ``auto``.
+        """
+        self._widen_scope(target)
+        self._state["adopted"].append(target)
+        self.crawler.stats.inc_value("linkspider/start_hosts_adopted")
+        logger.info("start URL %s redirects to %s: crawling that host", start_url, target)
+        if self.arguments.sitemaps != "auto":
+            return None
+        scheme = target.partition(":")[0]
+        return self._sitemap_request(f"{scheme}://{host_of(target)}/sitemap.xml")
+
+    def _widen_scope(self, target: str) -> None:
+        self.scope = self.scope.with_host(target)
+        self._is_internal = lru_cache(maxsize=131_072)(self.scope.contains)
+        self._start_netlocs = self._start_netlocs | {host_of(target)}
+
+    def _start_redirects_offsite(self, start_url: str, target: str) -> None:
+        """A start URL redirects to another site: not crawled; the end of the run if all do."""
+        self._settle_start(start_url, problem=f"redirects to {target}, another site")
+        self.crawler.stats.inc_value("linkspider/start_redirects_offsite")
+        message = (
+            f"start URL {start_url} redirects to {target}, another site: not crawled. "
+            f"To crawl that site, use -a url={target}"
+        )
+        if self._start_landed or not set(self.start_urls) <= set(self._start_problems):
+            logger.warning("%s", message)
+            return
+        self.fail("start_redirects_offsite", message)
+
+    def _settle_start(self, start_url: str, *, problem: str | None = None) -> None:
+        """A start URL's chain ended: on a page, or with a problem."""
+        self._start_pending.discard(start_url)
+        if problem is None:
+            self._start_landed = True
+        else:
+            self._start_problems[start_url] = problem
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         """A page request got no usable answer: record why."""
@@ -832,17 +1045,22 @@ class SiteSpider(Spider):
         depth = request.meta.get("depth")
         exc = failure.value
         now = time.time()
+        start_url: str | None = request.meta.get(START_META_KEY)
         if isinstance(exc, RobotsBlocked):
             self._state["scheduled"] -= 1  # not fetched: does not count toward max_pages
-            if request.meta.get(START_META_KEY):
-                self._start_problems[url] = str(exc)
+            if start_url:
+                self._settle_start(start_url, problem=str(exc))
             yield ErrorItem(url=url, kind="blocked", reason=str(exc), depth=depth, fetched_at=now)
             return
         if isinstance(exc, IgnoreRequest):
             reason = str(exc) or "ignored by a middleware"
+            if start_url:
+                self._settle_start(start_url, problem=reason)
             yield ErrorItem(url=url, kind="skipped", reason=reason, depth=depth, fetched_at=now)
             return
         if isinstance(exc, DownloadCancelledError | CancelledError):
+            if start_url:
+                self._settle_start(start_url)  # it answered: a page, too big to read
             yield ErrorItem(
                 url=url,
                 kind="oversize",
@@ -851,13 +1069,13 @@ class SiteSpider(Spider):
                 fetched_at=now,
             )
             return
-        reason = _describe_failure(exc)
+        reason = describe_failure(exc)
         yield ErrorItem(url=url, kind="failed", reason=reason, depth=depth, fetched_at=now)
-        if request.meta.get(START_META_KEY):
-            self._start_problems[url] = reason
+        if start_url:
+            self._settle_start(start_url, problem=reason)
             if (
-                isinstance(exc, _UNREACHABLE)
-                and self._state["answered"] == 0
+                isinstance(exc, UNREACHABLE)
+                and not self._start_landed
                 and set(self.start_urls) <= set(self._start_problems)
             ):
                 self.fail(
@@ -925,13 +1143,18 @@ class SiteSpider(Spider):
             level = logging.DEBUG if response.status == 404 else logging.INFO
             logger.log(level, "Sitemap %s answered %s: ignored", request.url, response.status)
             return
-        logger.info("Sitemap %s not fetched: %s", request.url, _describe_failure(failure.value))
+        logger.info("Sitemap %s not fetched: %s", request.url, describe_failure(failure.value))
 
     # -- end -------------------------------------------------------------
 
     def closed(self, reason: str) -> None:
         """Tell the store how the run ended (before any extension reads it)."""
-        if self.fatal_error is None and self._state["answered"] == 0:
+        nowhere = (
+            not self._start_landed
+            and bool(self._start_problems)
+            and set(self.start_urls) <= set(self._start_problems)
+        )
+        if self.fatal_error is None and (self._state["answered"] == 0 or nowhere):
             problems = [f"{url}: {why}" for url, why in self._start_problems.items()]
             if problems:
                 message = "nothing was crawled (" + "; ".join(problems) + ")"
@@ -942,6 +1165,13 @@ class SiteSpider(Spider):
             self.fatal_error = message
             self.crawler.stats.set_value("linkspider/fatal_error", message)
             logger.error("%s", message)
+        if self._traps.forgotten:
+            self.crawler.stats.set_value(
+                "linkspider/trap_patterns_forgotten", self._traps.forgotten
+            )
+        if not self._state["depth_refused"]:
+            # Every URL max_depth refused was reached by a shorter route later.
+            self._state["caps_hit"].discard("max_depth")
         caps_hit = sorted(self._state["caps_hit"])
         complete = reason == "finished" and not caps_hit and self.fatal_error is None
         facts = {

@@ -9,7 +9,9 @@ from scrapy.http import Headers
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
+from linkspider.checked_settings import SettingError, checked
 from linkspider.extensions.gate import PAGE_META_KEY, STOPPED_META_KEY, ResponseGate, is_html_type
+from linkspider.extensions.throttle import ThrottleConfig
 from linkspider.middlewares.backoff import BackoffConfig, BackoffMiddleware
 from linkspider.middlewares.robots import RobotsConfig
 
@@ -67,3 +69,42 @@ def test_configs_parse_and_check_settings() -> None:
     assert (robots.retry_times, robots.retry_delay) == (0, 30.0)
     with pytest.raises(ValueError, match="LINKSPIDER_ROBOTS"):
         RobotsConfig.from_settings(Settings({"LINKSPIDER_ROBOTS_RETRY_DELAY": -1}))
+
+
+def test_checked_settings_name_the_setting_and_the_value() -> None:
+    settings = checked(
+        Settings(
+            {
+                "A_COUNT": "abc",
+                "A_SMALL": "0",
+                "A_DELAY": "soon",
+                "A_FLAG": "maybe",
+                "A_LIST": 5,
+                "A_MAP": "promo:aside",
+                "A_GOOD": "7",
+            }
+        )
+    )
+    assert checked(settings) is settings
+    assert settings.getint("A_GOOD", minimum=1) == 7
+    for call, message in [
+        (lambda: settings.getint("A_COUNT"), "A_COUNT='abc' is not a whole number"),
+        (lambda: settings.getint("A_SMALL", minimum=1), "A_SMALL=0 must be at least 1"),
+        (lambda: settings.getfloat("A_DELAY"), "A_DELAY='soon' is not a number"),
+        (lambda: settings.getfloat("A_SMALL", above=0), "A_SMALL=0 must be more than 0"),
+        (lambda: settings.getbool("A_FLAG"), "A_FLAG='maybe' is not a boolean"),
+        (lambda: settings.getlist("A_LIST"), "A_LIST=5 is not a list"),
+        (lambda: settings.getdict("A_MAP"), "A_MAP='promo:aside' is not a JSON object"),
+    ]:
+        with pytest.raises(SettingError) as error:
+            call()
+        assert str(error.value).startswith(message)
+
+
+def test_throttle_config_refuses_what_scrapy_would_ignore_or_crash_on() -> None:
+    config = ThrottleConfig.from_settings(Settings({"AUTOTHROTTLE_START_DELAY": "2"}))
+    assert (config.start_delay, config.target_concurrency) == (2.0, 1.0)
+    with pytest.raises(SettingError, match="AUTOTHROTTLE_TARGET_CONCURRENCY=0 must be more"):
+        ThrottleConfig.from_settings(Settings({"AUTOTHROTTLE_TARGET_CONCURRENCY": 0}))
+    with pytest.raises(SettingError, match="DOWNLOAD_DELAY='x' is not a number"):
+        ThrottleConfig.from_settings(Settings({"DOWNLOAD_DELAY": "x"}))

@@ -15,7 +15,7 @@ from scrapy.utils.test import get_crawler
 from linkspider.extensions.gate import PAGE_META_KEY, STOPPED_META_KEY
 from linkspider.items import ErrorItem, PageItem, RedirectItem
 from linkspider.middlewares.depth import HOP_META_KEY, ClickDepthMiddleware
-from linkspider.spiders.site import CHAIN_META_KEY, SiteConfig, SiteSpider
+from linkspider.spiders.site import CHAIN_META_KEY, START_META_KEY, SiteConfig, SiteSpider
 
 BASE = "https://shop.example"
 
@@ -193,3 +193,38 @@ def test_config_errors_are_clear() -> None:
     names = {"LINKSPIDER_POSITION_NAMES": {"promo": "aside", "widget": None}}
     rules = SiteConfig.from_settings(get_crawler(settings_dict=names).settings).position_rules
     assert rules.names["promo"] == "aside" and "widget" not in rules.names
+
+
+def _spider_for(tmp_path: Path, url: str) -> SiteSpider:
+    crawler = get_crawler(SiteSpider, {"LINKSPIDER_RUNS_DIR": str(tmp_path / "runs")})
+    spider = SiteSpider.from_crawler(crawler, url=url)
+    crawler.spider = spider
+    return spider
+
+
+def test_start_redirect_to_www_adopts_the_host_and_a_resume_keeps_it(tmp_path: Path) -> None:
+    apex, www = "https://example.com/", "https://www.example.com/"
+    spider = _spider_for(tmp_path, apex)
+    # Known before the start URL's redirect is: kept tentatively.
+    assert spider.schedule_known_url(f"{www}listed", "backlink") is True
+    assert spider.schedule_known_url("https://example.org/", "backlink") is False
+    start = spider._page_request(apex, start=True)
+    output = list(spider.parse(respond(start, status=301, Location=www)))
+    assert isinstance(output[0], RedirectItem)
+    sitemap, follow = output[1:]
+    assert sitemap.url == f"{www}sitemap.xml"
+    assert follow.url == www and follow.meta[START_META_KEY] == apex
+    assert spider.scope.contains(f"{www}a") and spider._is_internal(f"{www}a")
+    facts = spider.run_facts()
+    assert (facts["site_host"], facts["start_redirects"]) == ("www.example.com", {apex: www})
+    assert facts["scope"]["hosts"] == ["example.com", "www.example.com"]
+    # The page at the end settles the start URL.
+    list(spider.parse(respond(follow, "<p>home</p>")))
+    assert spider._start_pending == set() and spider._start_landed
+    # A resumed crawl keeps the adopted host.
+    saved = pickle.loads(pickle.dumps(spider.state))
+    resumed = _spider_for(tmp_path, apex)
+    resumed.state = saved
+    assert resumed._is_internal(f"{www}a")
+    assert resumed.run_facts()["site_host"] == "www.example.com"
+    assert list(resumed.state["deferred"]) == [f"{www}listed"]

@@ -275,3 +275,71 @@ def test_sitemap_urls_wait_for_the_link_crawl_and_share_the_page_cap(tmp_path: P
     }
     assert store.meta()["caps_hit"] == ["max_pages"]
     store.close()
+
+
+def test_retry_after_beyond_the_cap_pauses_for_the_cap_then_gives_the_page_up(
+    tmp_path: Path,
+) -> None:
+    site = _small_site("User-agent: *\nAllow: /\n", pages=2)
+    site.page("/", "Home", '<a href="/busy">Busy</a><a href="/p1">1</a>', nav=(), footer=())
+    site.add("/busy", Response("busy", status=503, headers={"Retry-After": "3600"}))
+    with TestServer(site.build()) as server:
+        process = run_crawl(
+            server.url("/"),
+            tmp_path / "run",
+            args={"sitemaps": "off"},
+            settings={"LINKSPIDER_BACKOFF_MAX_DELAY": "0.5"},
+        )
+    assert process.returncode == 0, process.stderr[-2000:]
+    # Paused for the cap, asked once more, then given up: not retried at the cap.
+    times = [entry.time for entry in server.requests_for("/busy")]
+    assert len(times) == 2
+    assert times[1] - times[0] >= 0.45
+    assert "asks again to wait 3600 s (Retry-After), longer than" in process.stderr
+    row = StoreView(tmp_path / "run" / "crawl.sqlite", server.base).pages()["/busy"]
+    assert (row["kind"], row["status"]) == ("error", 503)
+    assert row["error"] == (
+        "HTTP 503: Retry-After 3600 s twice, more than LINKSPIDER_BACKOFF_MAX_DELAY=0.5 s: given up"
+    )
+
+
+def test_robots_retry_waits_for_the_retry_after_it_was_given(tmp_path: Path) -> None:
+    site = _small_site("", pages=1)
+    busy = Response("busy", status=503, headers={"Retry-After": "1"})
+    site.add("/robots.txt", _robots_route([busy]))  # type: ignore[arg-type]
+    with TestServer(site.build()) as server:
+        process = run_crawl(
+            server.url("/"),
+            tmp_path / "run",
+            args={"sitemaps": "off"},
+            settings={"LINKSPIDER_ROBOTS_RETRY_DELAY": "0.1"},
+        )
+    assert process.returncode == 0, process.stderr[-2000:]
+    robots = [entry.time for entry in server.requests_for("/robots.txt")]
+    assert len(robots) == 2
+    assert robots[1] - robots[0] >= 0.95  # Retry-After: 1, not the 0.1 s setting
+    assert sorted(server.paths()[2:]) == ["/", "/p1"]
+
+
+def test_robots_txt_is_read_per_scheme(tmp_path: Path) -> None:
+    # One host and port, two schemes, two robots.txt: the http one forbids /private.
+    def robots(request: LoggedRequest) -> Response:
+        rules = "Allow: /" if request.scheme == "https" else "Disallow: /private"
+        return Response(f"User-agent: *\n{rules}\n", content_type="text/plain")
+
+    with TestServer(tls=True) as server:
+        host = f"127.0.0.1:{server.port}"
+        site = SiteBuilder().add("/robots.txt", robots)
+        site.html("/", f'<a href="http://{host}/private">Private</a><a href="/open">Open</a>')
+        site.page("/open", "Open", nav=(), aside=(), footer=())
+        site.page("/private", "Private", nav=(), aside=(), footer=())
+        server.routes.update(site.build())
+        process = run_crawl(f"https://{host}/", tmp_path / "run", args={"sitemaps": "off"})
+    assert process.returncode == 0, process.stderr[-2000:]
+    fetched = {(entry.scheme, entry.path) for entry in server.log}
+    assert {("https", "/robots.txt"), ("http", "/robots.txt"), ("https", "/open")} <= fetched
+    assert not any(path == "/private" for _, path in fetched)
+    store = StoreView(tmp_path / "run" / "crawl.sqlite", "")
+    row = store.pages()[f"http://{host}/private"]
+    assert (row["kind"], row["error"]) == ("blocked", "disallowed by robots.txt")
+    store.close()

@@ -6,16 +6,24 @@ assert what the crawler fetched, in which order and how fast.
 A route is either a :class:`Response` or a callable ``(request) -> Response``
 for dynamic pages (an infinite calendar, a page that answers 503 twice, ...).
 Paths are matched with their query string first, then without it.
+
+``TestServer(routes, tls=True)`` answers plain HTTP and HTTPS (a self-signed
+certificate) on the same port, so ``http://`` and ``https://`` of one host and
+port can be told apart (``LoggedRequest.scheme``).
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from tests.support.tls import self_signed_context
 
 
 @dataclass
@@ -38,6 +46,7 @@ class LoggedRequest:
     path: str  # with the query string
     user_agent: str
     headers: Mapping[str, str]
+    scheme: str = "http"  # "https" when the connection was TLS (TestServer(tls=True))
 
 
 Route = Response | Callable[[LoggedRequest], Response]
@@ -59,7 +68,7 @@ class TestServer:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, routes: Mapping[str, Route] | None = None) -> None:
+    def __init__(self, routes: Mapping[str, Route] | None = None, *, tls: bool = False) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.log: list[LoggedRequest] = []
         self._lock = threading.Lock()
@@ -78,6 +87,7 @@ class TestServer:
                     path=self.path,
                     user_agent=self.headers.get("User-Agent", ""),
                     headers=dict(self.headers.items()),
+                    scheme="https" if isinstance(self.connection, ssl.SSLSocket) else "http",
                 )
                 with server._lock:
                     server.log.append(entry)
@@ -112,7 +122,11 @@ class TestServer:
             def do_HEAD(self) -> None:
                 self._serve(send_body=False)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = (
+            _DualServer(("127.0.0.1", 0), Handler)
+            if tls
+            else ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        )
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -149,3 +163,30 @@ class TestServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _DualServer(ThreadingHTTPServer):
+    """Plain HTTP and HTTPS on one port: a TLS handshake's first byte (0x16) decides."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.tls_context = self_signed_context()
+
+    def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        request.settimeout(10)  # a client that never speaks does not hold a thread
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        request.settimeout(None)
+        if first != b"\x16":
+            super().finish_request(request, client_address)
+            return
+        try:
+            secure = self.tls_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            secure.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
+
+import numpy as np
 
 from pipelines.clickdepth import click_depths, write_click_depths
 from pipelines.storedb import EDGE_FLAG_FOLLOWED, EDGE_FLAG_INTERNAL, CrawlStore, pack_edges
@@ -66,3 +69,73 @@ def test_no_start_in_store_and_rewrites(tmp_path: Path) -> None:
     store.conn.execute("DELETE FROM edges")
     write_click_depths(store, ["https://s.example/x"])
     assert _depths(store) == {"x": 0, "y": None}
+
+
+def _random_store(tmp_path: Path, pages: int, links: int, seed: int) -> tuple[CrawlStore, dict]:
+    """Page 1 links every page; every page links ``links`` random pages (and a redirect)."""
+    rng = np.random.default_rng(seed)
+    store = CrawlStore(tmp_path, create=True)
+    store.begin()
+    store.conn.executemany(
+        "INSERT INTO urls (id, url) VALUES (?, ?)",
+        ((i, f"https://s.example/{i}") for i in range(1, pages + 1)),
+    )
+    home = np.arange(2, pages // 2, dtype="<i8")
+    targets = rng.integers(1, pages + 1, size=(pages, links)).astype("<i8")
+    flags = np.where(rng.random((pages, links)) < 0.2, EDGE_FLAG_INTERNAL, WALK).astype("<i8")
+    graph = {1: home.tolist()}
+    rows = [(1, ((home << 8) | WALK).tobytes())]
+    for src in range(2, pages + 1):
+        row = targets[src - 1]
+        rows.append((src, ((row << 8) | flags[src - 1]).tobytes()))
+        graph[src] = row[flags[src - 1] == WALK].tolist()
+    store.conn.executemany("INSERT INTO edges VALUES (?, ?)", rows)
+    # A chain of redirects from the last pages: hops, not levels.
+    redirects = {pages: pages - 1, pages - 1: pages - 2}
+    store.conn.executemany("INSERT INTO redirects VALUES (?, ?, 301)", redirects.items())
+    store.commit()
+    return store, {"graph": graph, "redirects": redirects}
+
+
+def _reference_depths(graph: dict, redirects: dict, start: int, size: int) -> np.ndarray:
+    """Level by level in plain Python: redirect hops first (same level), then links."""
+    depth = np.full(size, -1, dtype=np.int32)
+    depth[start] = 0
+    frontier, level = [start], 0
+    while frontier:
+        for node in frontier:  # grows while it is walked: chains of hops
+            hop = redirects.get(node)
+            if hop is not None and depth[hop] < 0:
+                depth[hop] = level
+                frontier.append(hop)
+        reached = []
+        for node in frontier:
+            for target in graph.get(node, ()):
+                if depth[target] < 0:
+                    depth[target] = level + 1
+                    reached.append(target)
+        frontier, level = reached, level + 1
+    return depth
+
+
+def test_many_chunks_give_the_breadth_first_depths(tmp_path: Path) -> None:
+    store, parts = _random_store(tmp_path, pages=3000, links=3, seed=5)
+    depth = click_depths(store, [1])
+    expected = _reference_depths(parts["graph"], parts["redirects"], 1, depth.size)
+    assert depth.max() >= 4  # several levels, the widest over several chunks
+    np.testing.assert_array_equal(depth, expected)
+
+
+def test_memory_follows_the_pages_not_the_links(tmp_path: Path) -> None:
+    # 20,000 pages, 1M links on one level: holding that level's links at once
+    # takes 28 MB (measured before the search went chunk by chunk); a chunk
+    # of links at a time, about 2.5 MB.
+    store, _ = _random_store(tmp_path, pages=20_000, links=50, seed=3)
+    tracemalloc.start()
+    try:
+        depth = click_depths(store, [1])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (depth >= 0).sum() > 19_000
+    assert peak < 6_000_000, f"{peak / 1e6:.1f} MB"

@@ -58,3 +58,19 @@ def test_include_and_exclude_decide_what_is_crawled() -> None:
 def test_bad_scopes_say_what_is_wrong(spec: str, include: str | None, message: str) -> None:
     with pytest.raises(ScopeError, match=message.replace("(", r"\(")):
         Scope.parse(spec, ["https://s.example/"], include=include)
+
+
+def test_a_host_of_the_same_site_can_be_adopted() -> None:
+    scope = Scope.parse("host", ["https://example.com/"])
+    assert scope.same_site("https://www.example.com/")
+    assert scope.same_site("http://shop.example.com:8080/x")
+    assert not scope.same_site("https://example.org/")
+    assert not scope.same_site("https://example.com.evil.net/")
+    adopted = scope.with_host("https://www.example.com/")
+    assert adopted.contains("http://www.example.com/a")
+    assert adopted.contains("https://example.com/b")
+    assert not adopted.contains("https://blog.example.com/")
+    assert adopted.describe()["hosts"] == ["example.com", "www.example.com"]
+    assert not scope.contains("https://www.example.com/")  # a new scope, the old one unchanged
+    subdomains = Scope.parse("subdomains:blog", ["https://example.com/"])
+    assert subdomains.with_host("https://www.example.com/").contains("https://www.example.com/")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from linkspider.traps import TrapGuard, TrapRules, url_shape
 
 
@@ -50,3 +52,73 @@ def test_counts_continue_from_a_saved_state() -> None:
     guard = TrapGuard(TrapRules(calendar_cap=2), counts)
     assert guard.check("https://s.example/cal/2030/01") is not None
     assert TrapGuard(TrapRules(calendar_cap=0), {}).check("https://s.example/cal/1/2") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "date_like"),
+    [
+        # Calendars: a plausible year and month (and day) at the end of the path.
+        ("https://s.example/calendar/2024/05/", True),
+        ("https://s.example/calendar/2024/05", True),
+        ("https://s.example/events/2024/05/01/", True),
+        ("https://s.example/events/2024/5/1/day", True),
+        ("https://s.example/agenda/2024-05-01", True),
+        ("https://s.example/agenda/2024-05", True),
+        ("https://s.example/events?month=2024-05&view=grid", True),
+        ("https://s.example/events?date=2024-05-01", True),
+        ("https://s.example/events?year=2024&month=5", True),
+        ("https://s.example/events?day=31", True),
+        # Forum threads, article ids, offsets and numbers that are not dates.
+        ("https://s.example/t/some-topic/123/4", False),
+        ("https://s.example/t/some-topic/2024/4", True),  # looks like one: Y/M
+        ("https://s.example/news/2024/05/01/1001", False),
+        ("https://s.example/news/2024/05/01/1001/", False),
+        ("https://s.example/news/2024/05/01/top-10-tips", False),
+        ("https://s.example/news/2024/05/01/a-story", True),
+        ("https://s.example/calendar/2024/13/", False),
+        ("https://s.example/calendar/1899/05/", False),
+        ("https://s.example/calendar/2024/05/32/", False),
+        ("https://s.example/p/12/34", False),
+        ("https://s.example/list?start=20", False),
+        ("https://s.example/list?from=10&to=20", False),
+        ("https://s.example/list?year=24", False),
+        ("https://s.example/list?month=13", False),
+        ("https://s.example/item?id=2024-05-99", False),
+    ],
+)
+def test_only_plausible_dates_are_calendars(url: str, date_like: bool) -> None:
+    assert url_shape(url)[1] is date_like
+
+
+def test_real_world_shapes_under_the_calendar_cap() -> None:
+    guard = TrapGuard(TrapRules(calendar_cap=5, pattern_cap=1000))
+    base = "https://s.example"
+    # A forum: thousands of thread pages share /t/#/#-like shapes, none capped.
+    for thread in range(50):
+        for page in range(1, 5):
+            assert guard.check(f"{base}/t/topic-{thread}/{1000 + thread}/{page}") is None
+    # A news archive with numeric article ids and dated slugs: not capped.
+    for article in range(30):
+        assert guard.check(f"{base}/news/2024/05/{1 + article % 28}/{5000 + article}") is None
+        assert guard.check(f"{base}/news/2024/05/01/story-{article}") is None
+    # An infinite calendar, by path and by query: capped at 5 per shape.
+    verdicts = [guard.check(f"{base}/calendar/{2024 + m // 12}/{1 + m % 12}/") for m in range(8)]
+    assert [v is None for v in verdicts] == [True] * 5 + [False] * 3
+    assert verdicts[-1] is not None and verdicts[-1].pattern == f"{base}/calendar/#/#/"
+    months = [f"{base}/events?month={2024 + m // 12}-{1 + m % 12:02d}&view=grid" for m in range(7)]
+    verdicts = [guard.check(url) for url in months]
+    assert [v is None for v in verdicts] == [True] * 5 + [False] * 2
+    assert "calendar-like" in verdicts[-1].reason  # type: ignore[union-attr]
+
+
+def test_pattern_counters_stay_bounded() -> None:
+    guard = TrapGuard(TrapRules(pattern_cap=3, max_patterns=100))
+    # A trap's shape, then many one-off shapes with a query string.
+    for page in range(3):
+        assert guard.check(f"https://s.example/list?page={page}") is None
+    for item in range(1000):
+        guard.check(f"https://s.example/item-{chr(97 + item % 26)}{item:x}z?ref=home")
+    assert len(guard.counts) <= 100
+    assert guard.forgotten > 0
+    # The trap's count survived: its next URL is still refused.
+    assert guard.check("https://s.example/list?page=9") is not None
