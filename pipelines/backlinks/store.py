@@ -52,7 +52,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -87,7 +87,6 @@ from pipelines.backlinks.reading import (
     read_backlinks,
 )
 from pipelines.backlinks.staging import (
-    STAGE_COLUMNS,
     RegionResult,
     RegionTask,
     Stager,
@@ -95,7 +94,6 @@ from pipelines.backlinks.staging import (
     gc_paused,
     links_count,
     stage_region,
-    staged_record,
 )
 from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.storedb import CrawlStore
@@ -237,6 +235,8 @@ _READ_BACK: Final = (
     "authority, vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, conflicts, "
     "authority_source"
 )
+#: What a record is made of (_StoredRows.record): _READ_BACK without the id.
+_RECORD_COLUMNS: Final = tuple(_READ_BACK.split(", ")[1:])
 
 
 def _json(value: Any) -> str:
@@ -758,8 +758,9 @@ class _Seen:
             found |= sorted_keys[at] == keys
         return found
 
-    def candidates(self, keys: np.ndarray) -> list[list[int]]:
-        """For each key, the ids of the rows with its hash (usually one)."""
+    def candidates(self, keys: np.ndarray) -> tuple[np.ndarray, dict[int, list[int]]]:
+        """The ids of the rows with each key's hash: ``(first, more)``, the first
+        one for each key, and all of them for the (rare) keys that have several."""
         count = np.zeros(len(keys), dtype=np.int64)
         first = np.zeros(len(keys), dtype=np.int64)
         for sorted_keys, ids in self.parts:
@@ -768,10 +769,8 @@ class _Seen:
             here = high > low
             first = np.where(here & (count == 0), ids[np.minimum(low, len(ids) - 1)], first)
             count += high - low
-        return [
-            [int(i)] if n == 1 else self.ids(int(key)) if n else []
-            for i, n, key in zip(first.tolist(), count.tolist(), keys.tolist(), strict=True)
-        ]
+        more = {int(i): self.ids(int(keys[i])) for i in np.flatnonzero(count > 1)}
+        return first, more
 
     def ids(self, key: int) -> list[int]:
         out: list[int] = []
@@ -782,243 +781,221 @@ class _Seen:
         return out
 
 
-_STAGED: Final = ", ".join(f"s.{c}" for c in _WRITE_COLUMNS[_KEY_COLUMNS + 1 : 17])
-# A stage into the table, leaving out the rowids in temp.bl_skip: SQLite's own
-# loop, no Python per row. The stage holds the columns as they will be, but for
-# the target's id and, for single records, vendors and origins (one file each;
-# the line made absolute).
-_COPY: Final = f"""
-INSERT INTO {{table}} (id, {", ".join(_WRITE_COLUMNS)})
-SELECT :base + s.rowid, s.source_url, s.source_host, s.source_domain, m.target_id, s.anchor,
-       {_STAGED},
+# A staged record as a backlinks row (the columns of _WRITE_COLUMNS, in order):
+# the flags unpacked, '' and -1 back to NULL, the dates a single record's rel
+# and lost come from (as MergedBacklink.rel_seen/lost_seen), the target's id,
+# and vendors and origins from its file (the line made absolute). SQLite's own
+# loop, no Python per row.
+_STAGED_ROW: Final = """
+       s.source_url, s.source_host, s.source_domain, m.target_id, s.anchor,
+       s.flags & 1, (s.flags >> 1) & 1, (s.flags >> 2) & 1, (s.flags >> 3) & 1,
+       (s.flags >> 4) & 1, (s.flags >> 5) & 1,
+       nullif(s.lost_date, ''), nullif(s.first_seen, ''), nullif(s.last_seen, ''),
+       nullif(s.metric_name, ''), nullif(s.metric_value, -1), nullif(s.authority, -1),
        coalesce(s.vendors, f.vendors), coalesce(s.origins, f.origin || (s.line + :offset) || ']]'),
-       s.rel_reported, s.lost_reported, s.rel_seen, s.lost_seen, s.links, s.conflicts,
-       s.authority_source
+       (s.flags >> 6) & 1, (s.flags >> 7) & 1,
+       CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen
+            WHEN s.flags & 64 THEN coalesce(nullif(s.last_seen, ''), nullif(s.first_seen, ''))
+       END,
+       CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen
+            WHEN s.flags & 128 THEN coalesce(nullif(max(s.last_seen, s.lost_date), ''),
+                                             nullif(s.first_seen, ''))
+       END,
+       coalesce(s.links, 1), s.conflicts, CASE WHEN s.authority >= 0 THEN 'link' END
 FROM bl_stage.s s
 JOIN temp.bl_map m ON m.t_idx = s.t_idx
 JOIN bl_stage.f f ON f.file_idx = s.file_idx
+"""
+#: A stage into the table, leaving out the repeated keys (in temp.bl_skip).
+_COPY: Final = f"""
+INSERT INTO {{table}} (id, {", ".join(_WRITE_COLUMNS)})
+SELECT :base + s.rowid, {_STAGED_ROW}
 WHERE s.rowid NOT IN (SELECT rowid FROM temp.bl_skip)
+"""
+#: The repeated keys of a stage, to be merged when every stage is in.
+_COPY_REPEATS: Final = f"""
+INSERT INTO bl_rep.r (hash, seq, cand, cands, {", ".join(_WRITE_COLUMNS)})
+SELECT k.hash, :seq + s.rowid, k.cand, k.cands, {_STAGED_ROW}
+JOIN temp.bl_skip k ON k.rowid = s.rowid
 """
 _TEMP_TABLES: Final = """
 CREATE TEMP TABLE IF NOT EXISTS bl_map (t_idx INTEGER PRIMARY KEY, target_id INTEGER NOT NULL);
-CREATE TEMP TABLE IF NOT EXISTS bl_skip (rowid INTEGER PRIMARY KEY);
+CREATE TEMP TABLE IF NOT EXISTS bl_skip (
+    rowid INTEGER PRIMARY KEY, hash INTEGER NOT NULL, cand INTEGER NOT NULL, cands TEXT
+);
+"""
+#: The records of keys met before (bl_rep.r) and what merging them gives (m, n).
+_REPEATS_SCHEMA: Final = f"""
+PRAGMA bl_rep.journal_mode = OFF;
+PRAGMA bl_rep.synchronous = OFF;
+CREATE TABLE bl_rep.r (
+    hash   INTEGER NOT NULL,   -- the key's hash: records sharing it are merged together
+    seq    INTEGER NOT NULL,   -- reading order: stage number << 32 | stage rowid
+    cand   INTEGER NOT NULL,   -- id of the row first written with that hash
+    cands  TEXT,               -- ids of all of them, when there are several: '[id, ...]'
+    {", ".join(_WRITE_COLUMNS)}
+);
+CREATE TABLE bl_rep.m (id INTEGER PRIMARY KEY, {", ".join(_WRITE_COLUMNS[_KEY_COLUMNS:])});
+CREATE TABLE bl_rep.n ({", ".join(_WRITE_COLUMNS)});
 """
 _INLINE_KEY: Final = re.compile(r",\s*UNIQUE\s*\(\s*source_url\s*,\s*target_id\s*\)", re.I)
 _KEY_INDEX: Final = (
     "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON {table} (source_url, target_id)"
 )
 _CHUNK: Final = 900  # ids per query, below SQLite's parameter limit
-
-
-@dataclass
-class _Folded:
-    """What merging a stage's repeated keys gave (see :func:`_fold`)."""
-
-    merged: dict[int, LinkRecord]  # rows' ids -> their record, merged
-    fresh: list[LinkRecord]  # keys that only shared a hash with a row: new rows
-    fresh_rowids: list[int]  # the stage rowid each was met at (its key hash)
-    fresh_merged: list[bool]  # whether more than one record made it
-
-    def touched(self) -> list[tuple[int, bool, tuple[str, ...]]]:
-        """``(id, seen by several vendors, conflicts)`` of the rows merged into."""
-        return [(i, len(r.vendors) > 1, tuple(r.conflicts)) for i, r in self.merged.items()]
-
-    def fresh_touched(self, ids: Sequence[int]) -> list[tuple[int, bool, tuple[str, ...]]]:
-        """The same for the new rows made of several records, given their ids."""
-        return [
-            (i, len(r.vendors) > 1, tuple(r.conflicts))
-            for i, r, many in zip(ids, self.fresh, self.fresh_merged, strict=True)
-            if many
-        ]
-
-
-def _fold(
-    records: Sequence[tuple[int, LinkRecord]],
-    candidates: Sequence[Sequence[int]],
-    stored: Mapping[int, tuple[Any, ...]],
-    target_ids: Mapping[str, int],
-) -> _Folded:
-    """Merge records, in reading order, into the rows with their key.
-
-    Parameters
-    ----------
-    records : sequence of (rowid, record)
-        The records a stage's copy left out, in rowid order.
-    candidates : sequence of sequence of int
-        For each, the ids of the rows with its key's hash.
-    stored : mapping
-        Those rows (``_READ_BACK`` order), by id.
-    target_ids : mapping
-        Target URL -> ``urls.id``.
-    """
-    merged: dict[int, LinkRecord] = {}
-    folded = _Folded(merged, [], [], [])
-    fresh_at: dict[tuple[str, str], int] = {}
-    reader = _StoredRows()
-    for (rowid, record), found in zip(records, candidates, strict=True):
-        key = (record.source_url, record.target_url)
-        at = fresh_at.get(key)
-        if at is not None:
-            folded.fresh[at] = merge_records(folded.fresh[at], record)
-            folded.fresh_merged[at] = True
-            continue
-        target_id = target_ids[record.target_url]
-        into = None
-        for candidate in found:
-            held = merged.get(candidate)
-            if held is not None:
-                if held.source_url == record.source_url and held.target_url == record.target_url:
-                    into = candidate
-                    break
-                continue
-            row = stored.get(candidate)
-            if row is not None and row[1] == record.source_url and row[4] == target_id:
-                into = candidate
-                merged[into] = reader.record(row[1:], record.target_url)
-                break
-        if into is None:  # another key with the same hash (rare): a backlink of its own
-            fresh_at[key] = len(folded.fresh)
-            folded.fresh.append(record)
-            folded.fresh_rowids.append(rowid)
-            folded.fresh_merged.append(False)
-            continue
-        merged[into] = merge_records(merged[into], record)
-    return folded
-
-
-def _staged_records(
-    conn: sqlite3.Connection,
-    table: str,
-    rowids: np.ndarray,
-    *,
-    targets: Sequence[str],
-    files: Sequence[tuple[str, str]],
-    line_offset: int,
-) -> list[tuple[int, LinkRecord]]:
-    """Staged rows back as records, in rowid order."""
-    out: list[tuple[int, LinkRecord]] = []
-    wanted = rowids.tolist()
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        out += [
-            (row[0], staged_record(row[1:], targets, files, line_offset))
-            for row in conn.execute(
-                f"SELECT rowid, {STAGE_COLUMNS} FROM {table} WHERE rowid IN ({marks}) "
-                "ORDER BY rowid",
-                chunk,
-            )
-        ]
-    return out
-
-
-def _rows_by_id(conn: sqlite3.Connection, table: str, ids: Iterable[int]) -> dict[int, Any]:
-    """Backlink rows (``_READ_BACK`` order) by id."""
-    wanted = sorted(ids)
-    found: dict[int, Any] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT {_READ_BACK} FROM {table} WHERE id IN ({marks})", chunk):
-            found[row[0]] = row
-    return found
-
-
-_MERGED_SCHEMA: Final = f"""
-PRAGMA journal_mode = OFF;
-PRAGMA synchronous = OFF;
-CREATE TABLE m (id INTEGER PRIMARY KEY, {", ".join(_WRITE_COLUMNS[_KEY_COLUMNS:])});
-CREATE TABLE n ({", ".join(_WRITE_COLUMNS)}, met INTEGER NOT NULL);
-"""
 # Row values set from a correlated subquery: SQLite looks each id up (an
-# UPDATE ... FROM would scan the whole table once per merge).
+# UPDATE ... FROM would scan the whole table).
 _UPDATE_FROM: Final = (
     f"UPDATE {{table}} SET ({', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])}) = "
-    f"(SELECT {', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_merged.m m "
-    "WHERE m.id = {table}.id) WHERE id IN (SELECT id FROM bl_merged.m)"
+    f"(SELECT {', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_rep.m m "
+    "WHERE m.id = {table}.id) WHERE id IN (SELECT id FROM bl_rep.m)"
+)
+_INSERT_FRESH: Final = (
+    f"INSERT INTO {{table}} (id, {', '.join(_WRITE_COLUMNS)}) "
+    f"SELECT :base + n.rowid, {', '.join(_WRITE_COLUMNS)} FROM bl_rep.n n ORDER BY n.rowid"
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class MergeTask:
-    """A stage's repeated keys to merge in a worker process (rows committed before)."""
+    """The repeated keys of an import to merge (in a worker process, or here).
 
+    The records (``r``) and the results (``m``: rows to update, ``n``: new
+    rows) live in the repeats file; the rows merged into are read from the
+    store's ``table``. ``targets`` is ``[(url, urls.id), ...]``.
+    """
+
+    repeats_path: str
     store_path: str
     table: str
-    stage_path: str
-    result_path: str
-    line_offset: int
-    targets: list[str]
-    files: list[tuple[str, str]]
-    target_ids: list[int]  # by t_idx
-    rowids: bytes  # int64: the stage rows left out of the copy
-    candidates: list[list[int]]  # for each, the ids of the rows with its hash
+    targets: list[tuple[str, int]]
+    first_new_id: int
 
 
 @dataclass
 class MergeResult:
-    """A merge done in a worker: rows to update (``m``) and new rows (``n``) in a file."""
+    """What merging gave (the rows are in the repeats file)."""
 
-    path: str
-    touched: list[tuple[int, bool, tuple[str, ...]]]
-    fresh_touched: list[tuple[int, bool, tuple[str, ...]]]  # by rowid in n
+    updated: int = 0  # rows stored before the import that were merged into
+    merged_into: int = 0  # rows of this import's that were merged into
+    fresh: int = 0  # new rows (keys that only shared a hash with a row)
+    multi_vendor: int = 0  # rows made or changed that more than one vendor reported
+    conflicts: Counter[str] = field(default_factory=Counter)
 
 
-def merge_stage(task: MergeTask) -> MergeResult:
-    """Merge a stage's repeated keys into the rows they repeat (runs in a worker process).
+def merge_repeats(task: MergeTask) -> MergeResult:
+    """Merge the repeated keys in a worker process: the store is read, the repeats
+    file written (the importing process applies the results)."""
+    conn = sqlite3.connect(task.repeats_path, isolation_level=None, timeout=60.0)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -32768")
+        conn.execute("ATTACH DATABASE ? AS store", (task.store_path,))
+        conn.execute("PRAGMA store.cache_size = -32768")
+        conn.execute("BEGIN")
+        with gc_paused():
+            result = _merge(conn, "main", f"store.{task.table}", task)
+        conn.execute("COMMIT")
+        return result
+    finally:
+        conn.close()
 
-    Reads the stage and the store (read only: the rows it needs are committed),
-    merges by :func:`~pipelines.backlinks.merging.merge_records` and writes the
-    merged rows to ``task.result_path`` for the importing process to apply.
+
+def _merge(conn: sqlite3.Connection, schema: str, table: str, task: MergeTask) -> MergeResult:
+    """Merge every key's records, in reading order, into the row with that key.
+
+    The records are read sorted by key hash then reading order, each with the
+    row first written with its hash, so one hash is merged at a time and
+    memory holds only its records. The real keys decide: a record whose key
+    is not that row's merges into whichever of the hash's rows has its key,
+    or (no row has it) makes a new row.
     """
-    with gc_paused():
-        stage = sqlite3.connect(task.stage_path)
-        store = sqlite3.connect(task.store_path, timeout=60.0)
-        try:
-            store.execute("PRAGMA query_only = 1")
-            rowids = np.frombuffer(task.rowids, dtype=np.int64)
-            records = _staged_records(
-                stage,
-                "s",
-                rowids,
-                targets=task.targets,
-                files=task.files,
-                line_offset=task.line_offset,
-            )
-            stored = _rows_by_id(store, task.table, {i for f in task.candidates for i in f})
-        finally:
-            stage.close()
-            store.close()
-        target_ids = dict(zip(task.targets, task.target_ids, strict=True))
-        folded = _fold(records, task.candidates, stored, target_ids)
-        maker = _RowMaker(target_ids)
-        out = sqlite3.connect(task.result_path, isolation_level=None)
-        try:
-            out.executescript(_MERGED_SCHEMA)
-            out.execute("BEGIN")
-            out.executemany(
-                f"INSERT INTO m VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) - 3))})",
-                [(i, *maker.row(r)[_KEY_COLUMNS:]) for i, r in folded.merged.items()],
-            )
-            out.executemany(
-                f"INSERT INTO n VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) + 1))})",
-                [
-                    (*maker.row(r), met)
-                    for r, met in zip(folded.fresh, folded.fresh_rowids, strict=True)
-                ],
-            )
-            out.execute("COMMIT")
-        finally:
-            out.close()
-        return MergeResult(
-            path=task.result_path,
-            touched=folded.touched(),
-            fresh_touched=folded.fresh_touched(range(1, len(folded.fresh) + 1)),
+    url_of = {target_id: url for url, target_id in task.targets}
+    ids_of = {url: target_id for url, target_id in task.targets}
+    reader, maker = _StoredRows(), _RowMaker(ids_of)
+    result = MergeResult()
+    updates: list[tuple[Any, ...]] = []
+    fresh: list[tuple[Any, ...]] = []
+    width = len(_WRITE_COLUMNS)
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {schema}.r_order ON r (hash, seq)")
+
+    def flush() -> None:
+        conn.executemany(
+            f"INSERT INTO {schema}.m VALUES ({', '.join('?' * (width - _KEY_COLUMNS + 1))})",
+            updates,
         )
+        conn.executemany(f"INSERT INTO {schema}.n VALUES ({', '.join('?' * width)})", fresh)
+        updates.clear()
+        fresh.clear()
+
+    def emit(group: dict[tuple[str, int], list[Any]]) -> None:
+        for row_id, record, merged in group.values():
+            if merged:  # a row made of several records
+                if len(record.vendors) > 1:
+                    result.multi_vendor += 1
+                result.conflicts.update(record.conflicts)
+            if row_id is None:  # a new key: a new row
+                result.fresh += 1
+                fresh.append(maker.row(record))
+                continue
+            if not merged:
+                continue  # a row with the hash that no record had the key of
+            if row_id < task.first_new_id:
+                result.updated += 1
+            else:
+                result.merged_into += 1
+            updates.append((row_id, *maker.row(record)[_KEY_COLUMNS:]))
+        if len(updates) + len(fresh) >= 10_000:
+            flush()
+
+    def held(row_id: int) -> tuple[Any, ...] | None:
+        return conn.execute(f"SELECT {_READ_BACK} FROM {table} WHERE id = ?", (row_id,)).fetchone()
+
+    group: dict[tuple[str, int], list[Any]] = {}
+    last_hash = None
+    cursor = conn.execute(
+        f"SELECT r.hash, r.cand, r.cands, {', '.join(f'r.{c}' for c in _RECORD_COLUMNS)}, "
+        f"b.id, {', '.join(f'b.{c}' for c in _RECORD_COLUMNS)} "
+        f"FROM {schema}.r r LEFT JOIN {table} b ON b.id = r.cand ORDER BY r.hash, r.seq"
+    )
+    split = 3 + len(_RECORD_COLUMNS)
+    for row in cursor:
+        key_hash, cands = row[0], row[2]
+        if key_hash != last_hash:
+            emit(group)
+            group = {}
+            last_hash = key_hash
+            # The rows with this hash: the first one came with the record.
+            rows = [row[split:]] if row[split] is not None else []
+            if cands is not None:
+                rows += [found for i in json.loads(cands)[1:] if (found := held(i)) is not None]
+            for found in rows:
+                key = (found[1], found[4])
+                if key not in group:
+                    group[key] = [found[0], reader.record(found[1:], url_of.get(key[1], "")), False]
+        values = row[3:split]
+        record = reader.record(values, url_of[values[3]])
+        key = (values[0], values[3])
+        entry = group.get(key)
+        if entry is None:
+            group[key] = [None, record, False]  # a new key (it only shared a hash)
+            continue
+        entry[1] = merge_records(entry[1], record)
+        entry[2] = True
+    emit(group)
+    flush()
+    return result
 
 
 class _Import:
     """One import into a store: stages applied in reading order, then the final writes.
+
+    Each stage is copied into the table but for the records whose key was
+    met before (in this import, or stored); those are copied to the repeats
+    file (``bl_rep``) and merged when every stage is in (:func:`_merge`: in a
+    worker process while this one indexes the new table, or here), then the
+    merged rows replace theirs.
 
     Parameters
     ----------
@@ -1038,16 +1015,11 @@ class _Import:
         self.merger = BacklinkMerger()  # referring domains and target pages: few, in memory
         self.targets: dict[str, int] = {}  # this import's targets -> urls.id, first met first
         self.seen = _Seen()
-        self.touched: dict[int, tuple[bool, tuple[str, ...]]] = {}  # merged ids
-        self.updated: set[int] = set()  # ids stored before the import that were merged into
-        self.rows = self.added = 0
-        self.stages = 0
+        self.rows = self.added = self.repeats = 0
+        self.stages = self.applied = 0
         self.attached = False
-        #: Worker processes for merges (the parallel import); None: merge here.
+        #: Worker processes (the parallel import): the merge runs in one of them.
         self.pool: ProcessPoolExecutor | None = None
-        self.pending: deque[tuple[Future[MergeResult], set[int], Any]] = deque()
-        self.kept_stages: set[str] = set()  # stages a pending merge still reads
-        self.to_merge: tuple[StageResult, np.ndarray, np.ndarray, int] | None = None
         self.dropped_key = False  # the key index of backlinks, dropped to be rebuilt
         conn = self.conn
         count, max_id = conn.execute(
@@ -1058,7 +1030,11 @@ class _Import:
         self.first_new_id = max_id + 1
         self.next_id = self.first_new_id
         self.stage_dir = tempfile.mkdtemp(prefix=".backlinks-stage-", dir=store.path.parent)
+        self.repeats_path = os.path.join(self.stage_dir, "repeats.sqlite")
         conn.executescript(_TEMP_TABLES)
+        conn.execute("ATTACH DATABASE ? AS bl_rep", (self.repeats_path,))
+        self.repeats_attached = True
+        conn.executescript(_REPEATS_SCHEMA)
         (self.autocheckpoint,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
         if build:
             # One commit per stage: copying the log into the file after each would
@@ -1087,11 +1063,12 @@ class _Import:
     # -- stages ----------------------------------------------------------
 
     def apply(self, stage: StageResult, line_offset: int = 0) -> None:
-        """Copy a stage into the table and merge its repeated keys (then delete it)."""
+        """Copy a stage into the table, its repeated keys aside (then delete it)."""
         conn = self.conn
         conn.execute("ATTACH DATABASE ? AS bl_stage", (stage.path,))
         self.attached = True
-        conn.execute("BEGIN IMMEDIATE")
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
         try:
             self._apply(stage, line_offset)
             if self.build:
@@ -1102,13 +1079,7 @@ class _Import:
         finally:
             if self.build:
                 self._detach()
-                if stage.path not in self.kept_stages:
-                    _remove(stage.path)
-        if self.to_merge is not None:
-            self._submit_merge(*self.to_merge)
-            self.to_merge = None
-        while self._apply_merge(block=False):
-            pass
+                _remove(stage.path)
 
     def _detach(self) -> None:
         if self.attached and not self.conn.in_transaction:
@@ -1144,186 +1115,77 @@ class _Import:
         first = np.zeros(len(keys), dtype=bool)
         first[np.unique(keys, return_index=True)[1]] = True
         skipped = repeated | ~first
-        skip_rowids = np.flatnonzero(skipped) + 1
-        conn.execute("DELETE FROM temp.bl_skip")
-        conn.executemany(
-            "INSERT INTO temp.bl_skip (rowid) VALUES (?)", ((int(r),) for r in skip_rowids)
-        )
         base = self.next_id - 1
-        copied = conn.execute(
-            _COPY.format(table=self.table), {"base": base, "offset": line_offset}
-        ).rowcount
-        self.next_id = base + stage.rows + 1
         kept = np.flatnonzero(~skipped)
         self.seen.add(keys[kept], kept + 1 + base)
-        self.added += copied
-        self.rows += stage.rows
+        skip_rowids = np.flatnonzero(skipped) + 1
+        conn.execute("DELETE FROM temp.bl_skip")
         if len(skip_rowids):
-            self._merge(stage, keys, line_offset)
+            hashes = keys[skip_rowids - 1]
+            cand, more = self.seen.candidates(hashes)
+            cands: list[str | None] = [None] * len(hashes)
+            for at, ids in more.items():
+                cands[at] = _json(ids)
+            conn.executemany(
+                "INSERT INTO temp.bl_skip (rowid, hash, cand, cands) VALUES (?, ?, ?, ?)",
+                zip(skip_rowids.tolist(), hashes.tolist(), cand.tolist(), cands, strict=True),
+            )
+        params = {"base": base, "offset": line_offset}
+        self.added += conn.execute(_COPY.format(table=self.table), params).rowcount
+        if len(skip_rowids):
+            conn.execute(_COPY_REPEATS, {"seq": self.applied << 32, "offset": line_offset})
+            self.repeats += len(skip_rowids)
+        self.next_id = base + stage.rows + 1
+        self.rows += stage.rows
+        self.applied += 1
 
-    def _merge(self, stage: StageResult, keys: np.ndarray, line_offset: int) -> None:
-        """Merge the records left out of the copy into the rows with their key."""
-        conn = self.conn
-        rowids = np.array(
-            [r for (r,) in conn.execute("SELECT rowid FROM temp.bl_skip ORDER BY rowid")],
-            dtype=np.int64,
-        )
-        if self.pool is not None:
-            # Submitted once the copy is committed: the worker reads its rows.
-            self.to_merge = (stage, keys, rowids, line_offset)
-            self.kept_stages.add(stage.path)
-            return
-        records = _staged_records(
-            conn,
-            "bl_stage.s",
-            rowids,
-            targets=stage.targets,
-            files=stage.files,
-            line_offset=line_offset,
-        )
-        candidates = self.seen.candidates(keys[rowids - 1])
-        stored = _rows_by_id(conn, self.table, {i for found in candidates for i in found})
-        folded = _fold(records, candidates, stored, self.targets)
-        fresh_ids = self._fresh_ids(folded, keys)
-        maker = _RowMaker(self.targets)
-        conn.executemany(
-            _INSERT.format(table=self.table),
-            [(*maker.row(r), i) for i, r in zip(fresh_ids, folded.fresh, strict=True)],
-        )
-        conn.executemany(
-            _UPDATE.format(table=self.table),
-            [(*maker.row(r)[_KEY_COLUMNS:], i) for i, r in folded.merged.items()],
-        )
-        self._touch(folded.touched())
-        self._touch(folded.fresh_touched(fresh_ids))
-
-    def _fresh_ids(self, folded: _Folded, keys: np.ndarray) -> list[int]:
-        """Ids for the keys a merge found new (another key had their hash)."""
-        ids = list(range(self.next_id, self.next_id + len(folded.fresh)))
-        self.next_id += len(ids)
-        self.added += len(ids)
-        if ids:
-            met = np.array(folded.fresh_rowids, dtype=np.int64)
-            self.seen.add(keys[met - 1], np.array(ids, dtype=np.int64))
-        return ids
-
-    def _touch(self, touched: Iterable[tuple[int, bool, tuple[str, ...]]]) -> None:
-        for i, many, conflicts in touched:
-            self.touched[i] = (many, conflicts)
-            if i < self.first_new_id:
-                self.updated.add(i)
-
-    # -- merges in the worker processes ----------------------------------
-
-    def _submit_merge(
-        self, stage: StageResult, keys: np.ndarray, rowids: np.ndarray, line_offset: int
-    ) -> None:
-        """Have a worker merge a stage's repeated keys (its rows are committed)."""
-        assert self.pool is not None
-        candidates = self.seen.candidates(keys[rowids - 1])
-        wanted = {i for found in candidates for i in found}
-        # A row a merge still to be applied will change must be read after it.
-        while any(not wanted.isdisjoint(ids) for _, ids, _ in self.pending):
-            self._apply_merge(block=True)
-        task = MergeTask(
+    def _merge_task(self) -> MergeTask:
+        return MergeTask(
+            repeats_path=self.repeats_path,
             store_path=str(self.store.path),
             table=self.table,
-            stage_path=stage.path,
-            result_path=self.stage_path(),
-            line_offset=line_offset,
-            targets=stage.targets,
-            files=stage.files,
-            target_ids=[self.targets[url] for url in stage.targets],
-            rowids=rowids.tobytes(),
-            candidates=candidates,
+            targets=list(self.targets.items()),
+            first_new_id=self.first_new_id,
         )
-        self.pending.append((self.pool.submit(merge_stage, task), wanted, (stage, keys)))
 
-    def _apply_merge(self, *, block: bool) -> bool:
-        """Apply the oldest pending merge when it is done (or wait for it)."""
-        if not self.pending:
-            return False
-        future, _, (stage, keys) = self.pending[0]
-        if not block and not future.done():
-            return False
-        self.pending.popleft()
-        merged = future.result()
+    def _apply_merges(self, merged: MergeResult) -> None:
+        """Put the merged rows in place of theirs, and add the new ones (in the
+        import's last transaction)."""
         conn = self.conn
-        conn.execute("ATTACH DATABASE ? AS bl_merged", (merged.path,))
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(_UPDATE_FROM.format(table=self.table))
-                fresh = conn.execute(
-                    f"SELECT rowid, met, {_READ_BACK.replace('id, ', '', 1)} "
-                    "FROM bl_merged.n ORDER BY rowid"
-                ).fetchall()
-                made = self._add_fresh(fresh, keys)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.execute("DETACH DATABASE bl_merged")
-        self._touch(merged.touched)
-        self._touch((made[r], many, c) for r, many, c in merged.fresh_touched)
-        _remove(merged.path)
-        self.kept_stages.discard(stage.path)
-        _remove(stage.path)
-        return True
-
-    def _add_fresh(self, fresh: Sequence[Sequence[Any]], keys: np.ndarray) -> dict[int, int]:
-        """Insert the new keys a worker's merge found (rare: keys that shared a hash).
-
-        A merge applied meanwhile may have made the same key (both met it while
-        the other's row was pending): then the two are merged. Returns the id
-        each row of ``n`` got.
-        """
-        conn, table = self.conn, self.table
-        made: dict[int, int] = {}
-        reader = _StoredRows()
-        for rowid, met, *values in fresh:
-            source_url, target_id = values[0], values[3]
-            found = conn.execute(
-                f"SELECT {_READ_BACK} FROM {table} WHERE source_url = ? AND target_id = ?",
-                (source_url, target_id),
-            ).fetchone()
-            target_url = self.store.url_of(target_id)
-            record = reader.record(values, target_url)
-            if found is None:
-                made[rowid] = self.next_id
-                self.next_id += 1
-                self.added += 1
-                self.seen.add(keys[met - 1 : met], np.array([made[rowid]], dtype=np.int64))
-                row = _RowMaker(self.targets).row(record)
-            else:
-                made[rowid] = found[0]
-                record = merge_records(reader.record(found[1:], target_url), record)
-                conn.execute(f"DELETE FROM {table} WHERE id = ?", (found[0],))
-                row = _RowMaker(self.targets).row(record)
-                self._touch([(found[0], len(record.vendors) > 1, tuple(record.conflicts))])
-            conn.execute(_INSERT.format(table=table), (*row, made[rowid]))
-        return made
-
-    def drain(self) -> None:
-        """Apply every pending merge."""
-        while self._apply_merge(block=True):
-            pass
+        conn.execute(_UPDATE_FROM.format(table=self.table))
+        conn.execute(_INSERT_FRESH.format(table=self.table), {"base": self.next_id - 1})
+        self.next_id += merged.fresh
+        self.added += merged.fresh
 
     # -- the end ---------------------------------------------------------
 
     def finish(self, reports: list[ImportReport]) -> None:
-        """The import's last transaction: the new table in place, domains, target
-        pages, known URLs, domain authority and the import records."""
+        """The import's last transaction: the merged keys, the new table in place,
+        domains, target pages, known URLs, domain authority and the import records."""
         conn, store, result = self.conn, self.store, self.result
+        merging: Future[MergeResult] | None = None
+        merged = MergeResult()
+        if self.repeats and self.pool is not None:
+            # Merged in a worker (it reads the rows committed) while this one indexes.
+            conn.execute("DETACH DATABASE bl_rep")
+            self.repeats_attached = False
+            merging = self.pool.submit(merge_repeats, self._merge_task())
         if self.build and not self.stored and self.pool is not None:
             self._index_early()
-        self.drain()
+        if merging is not None:
+            merged = merging.result()
+            conn.execute("ATTACH DATABASE ? AS bl_rep", (self.repeats_path,))
+            self.repeats_attached = True
         if self.build:
             conn.execute("BEGIN IMMEDIATE")
         elif not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")  # an import that staged nothing
         try:
+            if self.repeats and merging is None:
+                with gc_paused():
+                    merged = _merge(conn, "bl_rep", f"main.{self.table}", self._merge_task())
+            if self.repeats:
+                self._apply_merges(merged)
             if self.replace:
                 for table in ("backlink_domains", "backlink_target_pages", "backlink_imports"):
                     conn.execute(f"DELETE FROM {table}")
@@ -1362,10 +1224,10 @@ class _Import:
         result.targets = list(dict.fromkeys([*self.targets, *page_urls]))
         result.link_rows = self.rows
         result.added = self.added
-        result.updated = len(self.updated)
+        result.updated = merged.updated
         result.merged = self.added + result.updated
-        result.multi_vendor = sum(1 for many, _ in self.touched.values() if many)
-        result.conflicts = Counter(c for _, fields in self.touched.values() for c in fields)
+        result.multi_vendor = merged.multi_vendor
+        result.conflicts = merged.conflicts
         result.domains = len(self.merger.domains)
         result.backlinks = store.count("backlinks")
         self._clean()
@@ -1431,9 +1293,13 @@ class _Import:
         self._clean()
 
     def _clean(self) -> None:
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(self.autocheckpoint)}")
-        self.conn.execute("DROP TABLE IF EXISTS temp.bl_map")
-        self.conn.execute("DROP TABLE IF EXISTS temp.bl_skip")
+        conn = self.conn
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(self.autocheckpoint)}")
+        conn.execute("DROP TABLE IF EXISTS temp.bl_map")
+        conn.execute("DROP TABLE IF EXISTS temp.bl_skip")
+        if self.repeats_attached and not conn.in_transaction:
+            conn.execute("DETACH DATABASE bl_rep")
+            self.repeats_attached = False
         shutil.rmtree(self.stage_dir, ignore_errors=True)
 
 

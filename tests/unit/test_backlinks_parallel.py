@@ -17,10 +17,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from pipelines.backlinks import ImportResult, Site, import_backlinks, staging
+from pipelines.backlinks import ImportResult, Site, import_backlinks, parsing, staging
 from pipelines.backlinks import store as store_module
 from pipelines.storedb import CrawlStore
 
@@ -203,6 +202,7 @@ def test_keys_that_share_a_hash_are_told_apart(
         crc32 = adler32 = staticmethod(lambda *args: 0)
 
     monkeypatch.setattr(staging, "zlib", Constant)
+    monkeypatch.setattr(parsing, "zlib", Constant)
     with CrawlStore(tmp_path / "colliding", create=True) as store:
         colliding = import_backlinks(store, files, site=SITE, workers=1)
         assert store.conn.execute(query).fetchall() == expected
@@ -211,34 +211,3 @@ def test_keys_that_share_a_hash_are_told_apart(
         plain.multi_vendor,
         plain.conflicts,
     )
-
-
-def test_a_new_key_two_worker_merges_both_made_is_one_backlink(tmp_path: Path) -> None:
-    """The race of a key that only shared a hash, met in two stages whose merges were
-    pending at once: the second merge's new row goes into the first one's."""
-    files = write_exports(tmp_path)[:1]
-    with CrawlStore(tmp_path / "run", create=True) as store:
-        import_backlinks(store, files, site=SITE, workers=1)
-        columns = store_module._READ_BACK.replace("id, ", "", 1)
-        (row_id, *row) = store.conn.execute(
-            f"SELECT id, {columns} FROM backlinks ORDER BY id LIMIT 1"
-        ).fetchone()
-        before = store.count("backlinks")
-        url = store.url_of(row[3])
-        run = store_module._Import(store, replace=False, build=False)
-        run.targets[url] = row[3]
-        other = list(row)
-        other[17] = '["semrush"]'  # vendors: the same link, another vendor
-        other[18] = '[["semrush.csv",7]]'
-        keys = np.array([12345], dtype=np.int64)
-        store.conn.execute("BEGIN IMMEDIATE")
-        made = run._add_fresh([(1, 1, *other)], keys)
-        store.conn.execute("COMMIT")
-        run._clean()
-        assert made == {1: row_id}
-        assert store.count("backlinks") == before
-        vendors, origins = store.conn.execute(
-            "SELECT vendors, origins FROM backlinks WHERE id = ?", (row_id,)
-        ).fetchone()
-    assert json.loads(vendors) == ["ahrefs", "semrush"]
-    assert json.loads(origins)[-1] == ["semrush.csv", 7]
