@@ -36,6 +36,7 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Final, TypeVar
 
 from linkspider.urlnorm import UrlNormaliser, registrable_domain
@@ -60,7 +61,7 @@ from pipelines.backlinks.model import (
     TargetPage,
     UnrecognisedExportError,
 )
-from pipelines.backlinks.urls import ExportUrls, Site
+from pipelines.backlinks.urls import URL_SAFE_BYTES, ExportUrls, Site
 from pipelines.backlinks.values import (
     CellValueError,
     parse_bool,
@@ -628,13 +629,47 @@ class ParsedExport:
             index.get("type", -1),
         )
         bools = _BOOL_CELLS.get
+        # The rel flags of the common layout, memoised on the cells that say them.
+        present = [i for i in (i_nofollow, i_ugc, i_sponsored, i_image, i_type) if i >= 0]
+        flag_cells = itemgetter(*present) if len(present) > 1 else (lambda c: (c[present[0]],))
+        rel_bits: dict[tuple[str, ...], int] = {}
+
+        def rel_bits_of(cells: Sequence[str]) -> int:
+            nofollow = bools(cells[i_nofollow])
+            ugc = bools(cells[i_ugc]) if i_ugc >= 0 else False
+            sponsored = bools(cells[i_sponsored]) if i_sponsored >= 0 else False
+            if nofollow is None or ugc is None or sponsored is None:
+                nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
+            else:
+                rel_reported = True
+                if i_image >= 0:
+                    image = bools(cells[i_image])
+                    is_image = parse_bool(cells[i_image]) if image is None else image
+                else:
+                    is_image = i_type >= 0 and cells[i_type] in _IMAGE_TYPE_CELLS
+            bits = (
+                (not (nofollow or ugc or sponsored))
+                | nofollow << 1
+                | ugc << 2
+                | sponsored << 3
+                | is_image << 4
+                | rel_reported << 6
+            )
+            if len(rel_bits) < 10_000:
+                rel_bits[flag_cells(cells)] = bits
+            return bits
+
         assumed_url = self._assumed[0] if self._assumed is not None else None
         site = self._site
         site_hosts = site.hosts if site is not None else frozenset()
         urls = self._urls
         source_of, domain_of = urls.url, urls.domain
-        normal, query_is_normal = urls.normal, urls.query_is_normal
+        url_safe, http_schemes = URL_SAFE_BYTES, ("https://", "http://")
+        host_ok, normal_host = urls.normal_hosts.get, urls.normal_host
         domains_known = urls.domains.get
+        # Target cells already met on a kept row: (url, t_idx, crc).
+        ready_targets: dict[str, tuple[str, int, int]] = {}
+        ready_target = ready_targets.get
         targets: dict[str, tuple[str, str, str]] = {}
         target_entry = self._target_entry
         known_target = target_ids.get
@@ -678,16 +713,19 @@ class ParsedExport:
                     )
                     continue
                 raw = cells[i_source]
-                # A URL already in normal form is its own normal form (ExportUrls.url).
-                match = normal(raw)
-                if (
-                    match is not None
-                    and (path := match[2]) is not None
-                    and "/." not in path
-                    and ((query := match[3]) is None or query_is_normal(query))
-                ):
-                    source_url, source_host = raw, match[1]
-                else:
+                data = raw.encode("utf-8", "surrogatepass")
+                # A URL already in normal form is its own normal form (the first
+                # test of ExportUrls.url, here without a regex): safe characters
+                # only (no query), http(s), a normal host, a path without "/.".
+                source_host = None
+                if not data.translate(None, url_safe) and raw.startswith(http_schemes):
+                    start = 8 if raw[4] == "s" else 7
+                    slash = raw.find("/", start)
+                    if slash > start and raw.find("/.", slash) < 0:
+                        host = raw[start:slash]
+                        if host_ok(host) or normal_host(host):
+                            source_url, source_host = raw, host
+                if source_host is None:
                     found = source_of(raw)
                     if found is None:
                         if raw.strip():
@@ -696,6 +734,7 @@ class ParsedExport:
                             reject(line, "source_missing", "no source URL")
                         continue
                     source_url, source_host = found
+                    data = source_url.encode("utf-8", "surrogatepass")
                 if source_host in site_hosts:
                     reject(
                         line,
@@ -704,35 +743,39 @@ class ParsedExport:
                         "(an internal link, not a backlink)",
                     )
                     continue
+                ready = None
                 if assumed_url is None:
                     raw = cells[i_target]
-                    entry = targets.get(raw)
-                    if entry is None:
-                        entry = target_entry(raw)
-                        if len(targets) < 200_000:
-                            targets[raw] = entry
-                    target_url, code, reason = entry
-                    if code:
-                        reject(line, code, reason)
-                        continue
+                    ready = ready_target(raw)
+                    if ready is None:
+                        entry = targets.get(raw)
+                        if entry is None:
+                            entry = target_entry(raw)
+                            if len(targets) < 200_000:
+                                targets[raw] = entry
+                        target_url, code, reason = entry
+                        if code:
+                            reject(line, code, reason)
+                            continue
+                    else:
+                        target_url = ready[0]
                 else:
                     target_url = assumed_url
                 try:
                     if inline_flags:
-                        nofollow = bools(cells[i_nofollow])
-                        ugc = bools(cells[i_ugc]) if i_ugc >= 0 else False
-                        sponsored = bools(cells[i_sponsored]) if i_sponsored >= 0 else False
-                        if nofollow is None or ugc is None or sponsored is None:
-                            nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
-                        else:
-                            rel_reported = True
-                            if i_image >= 0:
-                                image = bools(cells[i_image])
-                                is_image = parse_bool(cells[i_image]) if image is None else image
-                            else:
-                                is_image = i_type >= 0 and cells[i_type] in _IMAGE_TYPE_CELLS
+                        rel = rel_bits.get(flag_cells(cells))
+                        if rel is None:
+                            rel = rel_bits_of(cells)
                     else:
                         nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
+                        rel = (
+                            (not (nofollow or ugc or sponsored))
+                            | nofollow << 1
+                            | ugc << 2
+                            | sponsored << 3
+                            | is_image << 4
+                            | rel_reported << 6
+                        )
                     if inline_lost:  # as _lost_reader reads it
                         lost, lost_date = False, None
                         if i_lost_date >= 0 and (cell := cells[i_lost_date]):
@@ -761,17 +804,20 @@ class ParsedExport:
                 if metric is None or metric is _NO_METRIC:
                     metric = metric_of(cells, line)
                 metric_name, metric_value, authority = metric
-                followed = not (nofollow or ugc or sponsored)
                 source_domain = domains_known(source_host) or domain_of(source_host)
                 kept += 1
                 if lost:
                     lost_count += 1
-                if not followed:
+                if not rel & 1:
                     nofollow_count += 1
                 add_domain(source_domain)
-                t_idx, t_crc = known_target(target_url) or new_target(target_url)
+                if ready is None:
+                    t_idx, t_crc = known_target(target_url) or new_target(target_url)
+                    if assumed_url is None and len(ready_targets) < 200_000:
+                        ready_targets[raw] = (target_url, t_idx, t_crc)
+                else:
+                    _, t_idx, t_crc = ready
                 if add_key is not None:
-                    data = source_url.encode("utf-8", "surrogatepass")
                     add_key((crc32(data) << KEY_SHIFT) ^ adler32(data, t_crc))
                 if i_first >= 0:
                     cell = cells[i_first]
@@ -793,14 +839,7 @@ class ParsedExport:
                     source_domain,
                     t_idx,
                     anchor,
-                    followed
-                    | nofollow << 1
-                    | ugc << 2
-                    | sponsored << 3
-                    | is_image << 4
-                    | lost << 5
-                    | rel_reported << 6
-                    | lost_reported << 7,
+                    rel | lost << 5 | lost_reported << 7,
                     lost_date or "",
                     first,
                     last,

@@ -51,6 +51,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -67,7 +68,6 @@ from pipelines.backlinks.merging import (
     LinkRecord,
     MergedDomain,
     merge_domains,
-    merge_records,
 )
 from pipelines.backlinks.model import (
     KIND_LINKS,
@@ -87,6 +87,7 @@ from pipelines.backlinks.reading import (
     read_backlinks,
 )
 from pipelines.backlinks.staging import (
+    FLAG_BITS,
     RegionResult,
     RegionTask,
     Stager,
@@ -96,6 +97,7 @@ from pipelines.backlinks.staging import (
     stage_region,
 )
 from pipelines.backlinks.urls import ExportUrls, Site
+from pipelines.backlinks.values import METRIC_PREFERENCE
 from pipelines.storedb import CrawlStore
 
 __all__ = [
@@ -318,6 +320,11 @@ class ImportResult:
         Wall time until every file was read (and its links staged).
     seconds : float
         Wall time of the whole import.
+    timings : dict of str to float
+        Wall seconds of the steps after reading: ``merge`` (the repeated keys,
+        in a worker process when the import is parallel), ``index`` (the key
+        index of a new table, meanwhile), ``apply`` (the merged rows written),
+        ``finish`` (all of it, to the last commit).
     """
 
     reports: list[ImportReport]
@@ -333,6 +340,7 @@ class ImportResult:
     targets: list[str] = field(default_factory=list)
     read_seconds: float = 0.0
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def open_exports(
@@ -725,6 +733,19 @@ def _absorb(report: ImportReport, part: ImportReport, offset: int, details: int)
     report.referring_domains |= part.referring_domains
 
 
+def _checkpoint(path: str) -> None:
+    """Copy what the store's write-ahead log holds into the store file (from a
+    connection of its own: it runs in a thread while the import goes on)."""
+    try:
+        conn = sqlite3.connect(path, timeout=1.0)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # closing the store checkpoints anyway
+
+
 def _remove(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -758,19 +779,32 @@ class _Seen:
             found |= sorted_keys[at] == keys
         return found
 
-    def candidates(self, keys: np.ndarray) -> tuple[np.ndarray, dict[int, list[int]]]:
-        """The ids of the rows with each key's hash: ``(first, more)``, the first
-        one for each key, and all of them for the (rare) keys that have several."""
-        count = np.zeros(len(keys), dtype=np.int64)
+    def first(self, keys: np.ndarray) -> np.ndarray:
+        """For each key (all of them seen), the id of the first row written with its hash."""
         first = np.zeros(len(keys), dtype=np.int64)
+        found = np.zeros(len(keys), dtype=bool)
         for sorted_keys, ids in self.parts:
-            low = np.searchsorted(sorted_keys, keys, side="left")
-            high = np.searchsorted(sorted_keys, keys, side="right")
-            here = high > low
-            first = np.where(here & (count == 0), ids[np.minimum(low, len(ids) - 1)], first)
-            count += high - low
-        more = {int(i): self.ids(int(keys[i])) for i in np.flatnonzero(count > 1)}
-        return first, more
+            low = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+            here = ~found & (sorted_keys[low] == keys)
+            first[here] = ids[low[here]]
+            found |= here
+        return first
+
+    def shared(self) -> dict[int, list[int]]:
+        """The hashes that several rows have (rows stored before the import
+        can share one), with their ids."""
+        if len(self.parts) < 2 and not any(len(k) > 1 for k, _ in self.parts):
+            return {}
+        keys = np.concatenate([k for k, _ in self.parts])
+        ids = np.concatenate([i for _, i in self.parts])
+        order = np.lexsort((ids, keys))
+        keys, ids = keys[order], ids[order]
+        same = (keys[1:] == keys[:-1]) & (ids[1:] != ids[:-1])
+        out: dict[int, list[int]] = {}
+        for at in np.flatnonzero(same):
+            found = out.setdefault(int(keys[at]), [int(ids[at])])
+            found.append(int(ids[at + 1]))
+        return out
 
     def ids(self, key: int) -> list[int]:
         out: list[int] = []
@@ -781,47 +815,75 @@ class _Seen:
         return out
 
 
-# A staged record as a backlinks row (the columns of _WRITE_COLUMNS, in order):
-# the flags unpacked, '' and -1 back to NULL, the dates a single record's rel
-# and lost come from (as MergedBacklink.rel_seen/lost_seen), the target's id,
-# and vendors and origins from its file (the line made absolute). SQLite's own
-# loop, no Python per row.
-_STAGED_ROW: Final = """
-       s.source_url, s.source_host, s.source_domain, m.target_id, s.anchor,
-       s.flags & 1, (s.flags >> 1) & 1, (s.flags >> 2) & 1, (s.flags >> 3) & 1,
-       (s.flags >> 4) & 1, (s.flags >> 5) & 1,
-       nullif(s.lost_date, ''), nullif(s.first_seen, ''), nullif(s.last_seen, ''),
-       nullif(s.metric_name, ''), nullif(s.metric_value, -1), nullif(s.authority, -1),
-       coalesce(s.vendors, f.vendors), coalesce(s.origins, f.origin || (s.line + :offset) || ']]'),
-       (s.flags >> 6) & 1, (s.flags >> 7) & 1,
-       CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen
-            WHEN s.flags & 64 THEN coalesce(nullif(s.last_seen, ''), nullif(s.first_seen, ''))
-       END,
-       CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen
-            WHEN s.flags & 128 THEN coalesce(nullif(max(s.last_seen, s.lost_date), ''),
-                                             nullif(s.first_seen, ''))
-       END,
-       coalesce(s.links, 1), s.conflicts, CASE WHEN s.authority >= 0 THEN 'link' END
+# A staged record as a backlinks row: the flags unpacked, '' and -1 back to NULL,
+# the dates a single record's rel and lost come from (as MergedBacklink.rel_seen
+# and lost_seen), the target's id, and vendors and origins from its file (the
+# line made absolute). SQLite's own loop, no Python per row.
+_STAGED: Final = {
+    "source_url": "s.source_url",
+    "source_host": "s.source_host",
+    "source_domain": "s.source_domain",
+    "target_id": "m.target_id",
+    "anchor": "s.anchor",
+    **{name: f"(s.flags >> {bit}) & 1" for bit, name in enumerate(FLAG_BITS)},
+    "flags": "s.flags",
+    "lost_date": "nullif(s.lost_date, '')",
+    "first_seen": "nullif(s.first_seen, '')",
+    "last_seen": "nullif(s.last_seen, '')",
+    "metric_name": "nullif(s.metric_name, '')",
+    "metric_value": "nullif(s.metric_value, -1)",
+    "authority": "nullif(s.authority, -1)",
+    "vendors": "coalesce(s.vendors, f.vendors)",
+    "origins": "coalesce(s.origins, f.origin || (s.line + :offset) || ']]')",
+    "rel_seen": (
+        "CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen WHEN s.flags & 64 THEN "
+        "coalesce(nullif(s.last_seen, ''), nullif(s.first_seen, '')) END"
+    ),
+    "lost_seen": (
+        "CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen WHEN s.flags & 128 THEN "
+        "coalesce(nullif(max(s.last_seen, s.lost_date), ''), nullif(s.first_seen, '')) END"
+    ),
+    "links": "coalesce(s.links, 1)",
+    "conflicts": "s.conflicts",
+    "authority_source": "CASE WHEN s.authority >= 0 THEN 'link' END",
+}
+_FROM_STAGE: Final = """
 FROM bl_stage.s s
 JOIN temp.bl_map m ON m.t_idx = s.t_idx
 JOIN bl_stage.f f ON f.file_idx = s.file_idx
 """
 #: A stage into the table, leaving out the repeated keys (in temp.bl_skip).
-_COPY: Final = f"""
-INSERT INTO {{table}} (id, {", ".join(_WRITE_COLUMNS)})
-SELECT :base + s.rowid, {_STAGED_ROW}
-WHERE s.rowid NOT IN (SELECT rowid FROM temp.bl_skip)
-"""
-#: The repeated keys of a stage, to be merged when every stage is in.
-_COPY_REPEATS: Final = f"""
-INSERT INTO bl_rep.r (hash, seq, cand, cands, {", ".join(_WRITE_COLUMNS)})
-SELECT k.hash, :seq + s.rowid, k.cand, k.cands, {_STAGED_ROW}
-JOIN temp.bl_skip k ON k.rowid = s.rowid
-"""
+_COPY: Final = (
+    f"INSERT INTO {{table}} (id, {', '.join(_WRITE_COLUMNS)}) "
+    f"SELECT :base + s.rowid, {', '.join(_STAGED[c] for c in _WRITE_COLUMNS)} {_FROM_STAGE}"
+    "WHERE s.rowid NOT IN (SELECT rowid FROM temp.bl_skip)"
+)
+#: A row as the merge reads it (:class:`_RowMerge`): the columns it merges, the
+#: eight flags in one integer (parsing.FLAG_BITS).
+_MERGE_COLUMNS: Final = (
+    "anchor", "flags", "lost_date", "first_seen", "last_seen", "metric_name", "metric_value",
+    "authority", "vendors", "origins", "rel_seen", "lost_seen", "conflicts", "authority_source",
+)  # fmt: skip
+_KEYS: Final = _WRITE_COLUMNS[:_KEY_COLUMNS]
+#: The repeated keys of a stage, merged when every stage is in.
+_COPY_REPEATS: Final = (
+    f"INSERT INTO bl_rep.r (hash, seq, grp, {', '.join(_KEYS + _MERGE_COLUMNS)}) "
+    f"SELECT k.hash, :seq + s.rowid, k.cand, "
+    f"{', '.join(_STAGED[c] for c in _KEYS + _MERGE_COLUMNS)} {_FROM_STAGE}"
+    "JOIN temp.bl_skip k ON k.rowid = s.rowid"
+)
+#: The flags of a backlinks row (of table ``t``) in one integer (in SQLite, ``<<``
+#: and ``|`` bind alike: hence the parentheses).
+_PACKED_FLAGS: Final = " | ".join(f"({{t}}.{name} << {bit})" for bit, name in enumerate(FLAG_BITS))
+#: What the merge writes (bl_rep.m, bl_rep.n) as the backlinks columns.
+_MERGED: Final = {
+    **{c: f"x.{c}" for c in _WRITE_COLUMNS},
+    **{name: f"(x.flags >> {bit}) & 1" for bit, name in enumerate(FLAG_BITS)},
+}
 _TEMP_TABLES: Final = """
 CREATE TEMP TABLE IF NOT EXISTS bl_map (t_idx INTEGER PRIMARY KEY, target_id INTEGER NOT NULL);
 CREATE TEMP TABLE IF NOT EXISTS bl_skip (
-    rowid INTEGER PRIMARY KEY, hash INTEGER NOT NULL, cand INTEGER NOT NULL, cands TEXT
+    rowid INTEGER PRIMARY KEY, hash INTEGER NOT NULL, cand INTEGER NOT NULL
 );
 """
 #: The records of keys met before (bl_rep.r) and what merging them gives (m, n).
@@ -831,28 +893,33 @@ PRAGMA bl_rep.synchronous = OFF;
 CREATE TABLE bl_rep.r (
     hash   INTEGER NOT NULL,   -- the key's hash: records sharing it are merged together
     seq    INTEGER NOT NULL,   -- reading order: stage number << 32 | stage rowid
-    cand   INTEGER NOT NULL,   -- id of the row first written with that hash
-    cands  TEXT,               -- ids of all of them, when there are several: '[id, ...]'
-    {", ".join(_WRITE_COLUMNS)}
+    grp    INTEGER NOT NULL,   -- the (smallest) id of a row with that hash: merged in its order
+    cands  TEXT,               -- when several rows have that hash: their ids, '[id, ...]'
+    {", ".join(_KEYS + _MERGE_COLUMNS)}
 );
-CREATE TABLE bl_rep.m (id INTEGER PRIMARY KEY, {", ".join(_WRITE_COLUMNS[_KEY_COLUMNS:])});
-CREATE TABLE bl_rep.n ({", ".join(_WRITE_COLUMNS)});
+CREATE TABLE bl_rep.shared (hash INTEGER PRIMARY KEY, grp INTEGER NOT NULL, cands TEXT NOT NULL);
+-- Merged rows: m replaces rows by id, n holds new rows (keys that only shared a hash).
+CREATE TABLE bl_rep.m (id INTEGER PRIMARY KEY, {", ".join(_MERGE_COLUMNS)}, links INTEGER);
+CREATE TABLE bl_rep.n ({", ".join(_KEYS + _MERGE_COLUMNS)}, links INTEGER);
 """
 _INLINE_KEY: Final = re.compile(r",\s*UNIQUE\s*\(\s*source_url\s*,\s*target_id\s*\)", re.I)
 _KEY_INDEX: Final = (
     "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON {table} (source_url, target_id)"
 )
 _CHUNK: Final = 900  # ids per query, below SQLite's parameter limit
+_METRIC_RANK: Final = {name: rank for rank, name in enumerate(METRIC_PREFERENCE)}
+_NO_METRIC_RANK: Final = len(METRIC_PREFERENCE)
 # Row values set from a correlated subquery: SQLite looks each id up (an
 # UPDATE ... FROM would scan the whole table).
 _UPDATE_FROM: Final = (
     f"UPDATE {{table}} SET ({', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])}) = "
-    f"(SELECT {', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_rep.m m "
-    "WHERE m.id = {table}.id) WHERE id IN (SELECT id FROM bl_rep.m)"
+    f"(SELECT {', '.join(_MERGED[c] for c in _WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_rep.m x "
+    "WHERE x.id = {table}.id) WHERE id IN (SELECT id FROM bl_rep.m)"
 )
 _INSERT_FRESH: Final = (
     f"INSERT INTO {{table}} (id, {', '.join(_WRITE_COLUMNS)}) "
-    f"SELECT :base + n.rowid, {', '.join(_WRITE_COLUMNS)} FROM bl_rep.n n ORDER BY n.rowid"
+    f"SELECT :base + x.rowid, {', '.join(_MERGED[c] for c in _WRITE_COLUMNS)} "
+    "FROM bl_rep.n x ORDER BY x.rowid"
 )
 
 
@@ -862,13 +929,12 @@ class MergeTask:
 
     The records (``r``) and the results (``m``: rows to update, ``n``: new
     rows) live in the repeats file; the rows merged into are read from the
-    store's ``table``. ``targets`` is ``[(url, urls.id), ...]``.
+    store's ``table``.
     """
 
     repeats_path: str
     store_path: str
     table: str
-    targets: list[tuple[str, int]]
     first_new_id: int
 
 
@@ -881,6 +947,7 @@ class MergeResult:
     fresh: int = 0  # new rows (keys that only shared a hash with a row)
     multi_vendor: int = 0  # rows made or changed that more than one vendor reported
     conflicts: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0  # wall time of the merge
 
 
 def merge_repeats(task: MergeTask) -> MergeResult:
@@ -905,86 +972,101 @@ def merge_repeats(task: MergeTask) -> MergeResult:
 def _merge(conn: sqlite3.Connection, schema: str, table: str, task: MergeTask) -> MergeResult:
     """Merge every key's records, in reading order, into the row with that key.
 
-    The records are read sorted by key hash then reading order, each with the
-    row first written with its hash, so one hash is merged at a time and
-    memory holds only its records. The real keys decide: a record whose key
-    is not that row's merges into whichever of the hash's rows has its key,
-    or (no row has it) makes a new row.
+    The records are read sorted by the row first written with their hash
+    (so the rows are read in the table's order), then by hash and reading
+    order, each with that row: one hash is merged at a time and memory holds
+    only its records. The real keys decide: a record whose key is not that
+    row's merges into whichever of the hash's rows has its key, or (no row
+    has it) makes a new row.
     """
-    url_of = {target_id: url for url, target_id in task.targets}
-    ids_of = {url: target_id for url, target_id in task.targets}
-    reader, maker = _StoredRows(), _RowMaker(ids_of)
+    began = time.perf_counter()
+    rows = _RowMerge()
+    state_of, merge, out = rows.state, rows.merge, rows.out
     result = MergeResult()
     updates: list[tuple[Any, ...]] = []
     fresh: list[tuple[Any, ...]] = []
-    width = len(_WRITE_COLUMNS)
-    conn.execute(f"CREATE INDEX IF NOT EXISTS {schema}.r_order ON r (hash, seq)")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {schema}.r_order ON r (grp, hash, seq)")
+    marks = ", ".join("?" * (len(_MERGE_COLUMNS) + 1))
 
     def flush() -> None:
+        conn.executemany(f"INSERT INTO {schema}.m VALUES (?, {marks})", updates)
         conn.executemany(
-            f"INSERT INTO {schema}.m VALUES ({', '.join('?' * (width - _KEY_COLUMNS + 1))})",
-            updates,
+            f"INSERT INTO {schema}.n VALUES (?, ?, ?, ?, {marks})",
+            [(*key, *out_row) for key, out_row in fresh],
         )
-        conn.executemany(f"INSERT INTO {schema}.n VALUES ({', '.join('?' * width)})", fresh)
         updates.clear()
         fresh.clear()
 
     def emit(group: dict[tuple[str, int], list[Any]]) -> None:
-        for row_id, record, merged in group.values():
+        for row_id, state, merged, at in group.values():
             if merged:  # a row made of several records
-                if len(record.vendors) > 1:
+                if len(state[8]) > 1:
                     result.multi_vendor += 1
-                result.conflicts.update(record.conflicts)
+                if state[12]:
+                    result.conflicts.update(state[12])
             if row_id is None:  # a new key: a new row
                 result.fresh += 1
-                fresh.append(maker.row(record))
-                continue
-            if not merged:
-                continue  # a row with the hash that no record had the key of
-            if row_id < task.first_new_id:
-                result.updated += 1
-            else:
-                result.merged_into += 1
-            updates.append((row_id, *maker.row(record)[_KEY_COLUMNS:]))
+                key = conn.execute(
+                    f"SELECT {', '.join(_KEYS)} FROM {schema}.r WHERE rowid = ?", (at,)
+                ).fetchone()
+                fresh.append((key, out(state)))
+            elif merged:
+                if row_id < task.first_new_id:
+                    result.updated += 1
+                else:
+                    result.merged_into += 1
+                updates.append((row_id, *out(state)))
         if len(updates) + len(fresh) >= 10_000:
             flush()
 
+    # A row, as the query gives it: id, source_url, target_id, _MERGE_COLUMNS.
+    row_columns = (
+        f"id, source_url, target_id, anchor, {_PACKED_FLAGS.format(t=table)}, "
+        f"{', '.join(_MERGE_COLUMNS[2:])}"
+    )
+
     def held(row_id: int) -> tuple[Any, ...] | None:
-        return conn.execute(f"SELECT {_READ_BACK} FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        return conn.execute(f"SELECT {row_columns} FROM {table} WHERE id = ?", (row_id,)).fetchone()
 
     group: dict[tuple[str, int], list[Any]] = {}
     last_hash = None
     cursor = conn.execute(
-        f"SELECT r.hash, r.cand, r.cands, {', '.join(f'r.{c}' for c in _RECORD_COLUMNS)}, "
-        f"b.id, {', '.join(f'b.{c}' for c in _RECORD_COLUMNS)} "
-        f"FROM {schema}.r r LEFT JOIN {table} b ON b.id = r.cand ORDER BY r.hash, r.seq"
+        f"SELECT r.hash, r.cands, r.rowid, r.source_url, r.target_id, "
+        f"{', '.join(f'r.{c}' for c in _MERGE_COLUMNS)}, "
+        f"b.id, b.source_url, b.target_id, b.anchor, {_PACKED_FLAGS.format(t='b')}, "
+        f"{', '.join(f'b.{c}' for c in _MERGE_COLUMNS[2:])} "
+        f"FROM {schema}.r r LEFT JOIN {table} b ON b.id = r.grp ORDER BY r.grp, r.hash, r.seq"
     )
-    split = 3 + len(_RECORD_COLUMNS)
+    split = 5 + len(_MERGE_COLUMNS)
     for row in cursor:
-        key_hash, cands = row[0], row[2]
+        key_hash = row[0]
         if key_hash != last_hash:
-            emit(group)
-            group = {}
+            if group:
+                emit(group)
+                group = {}
             last_hash = key_hash
             # The rows with this hash: the first one came with the record.
-            rows = [row[split:]] if row[split] is not None else []
-            if cands is not None:
-                rows += [found for i in json.loads(cands)[1:] if (found := held(i)) is not None]
-            for found in rows:
-                key = (found[1], found[4])
+            found_rows = [row[split:]] if row[split] is not None else []
+            if row[1] is not None:
+                found_rows += [
+                    found
+                    for i in json.loads(row[1])
+                    if i != row[split] and (found := held(i)) is not None
+                ]
+            for found in found_rows:
+                key = (found[1], found[2])
                 if key not in group:
-                    group[key] = [found[0], reader.record(found[1:], url_of.get(key[1], "")), False]
-        values = row[3:split]
-        record = reader.record(values, url_of[values[3]])
-        key = (values[0], values[3])
+                    group[key] = [found[0], state_of(found[3:]), False, None]
+        key = (row[3], row[4])
         entry = group.get(key)
-        if entry is None:
-            group[key] = [None, record, False]  # a new key (it only shared a hash)
+        if entry is None:  # a new key (it only shared a hash)
+            group[key] = [None, state_of(row[5:split]), False, row[2]]
             continue
-        entry[1] = merge_records(entry[1], record)
+        entry[1] = merge(entry[1], state_of(row[5:split]))
         entry[2] = True
     emit(group)
     flush()
+    result.seconds = time.perf_counter() - began
     return result
 
 
@@ -1122,13 +1204,14 @@ class _Import:
         conn.execute("DELETE FROM temp.bl_skip")
         if len(skip_rowids):
             hashes = keys[skip_rowids - 1]
-            cand, more = self.seen.candidates(hashes)
-            cands: list[str | None] = [None] * len(hashes)
-            for at, ids in more.items():
-                cands[at] = _json(ids)
             conn.executemany(
-                "INSERT INTO temp.bl_skip (rowid, hash, cand, cands) VALUES (?, ?, ?, ?)",
-                zip(skip_rowids.tolist(), hashes.tolist(), cand.tolist(), cands, strict=True),
+                "INSERT INTO temp.bl_skip (rowid, hash, cand) VALUES (?, ?, ?)",
+                zip(
+                    skip_rowids.tolist(),
+                    hashes.tolist(),
+                    self.seen.first(hashes).tolist(),
+                    strict=True,
+                ),
             )
         params = {"base": base, "offset": line_offset}
         self.added += conn.execute(_COPY.format(table=self.table), params).rowcount
@@ -1139,12 +1222,26 @@ class _Import:
         self.rows += stage.rows
         self.applied += 1
 
+    def _group_shared_hashes(self) -> None:
+        """Merge all the records of a hash that several rows have (stored rows
+        can share one) in one group, with all those rows (rare)."""
+        shared = self.seen.shared() if self.stored else {}
+        if not shared:
+            return
+        self.conn.executemany(
+            "INSERT INTO bl_rep.shared (hash, grp, cands) VALUES (?, ?, ?)",
+            [(key, min(ids), _json(sorted(ids))) for key, ids in shared.items()],
+        )
+        self.conn.execute(
+            "UPDATE bl_rep.r SET grp = x.grp, cands = x.cands FROM bl_rep.shared x "
+            "WHERE x.hash = r.hash"
+        )
+
     def _merge_task(self) -> MergeTask:
         return MergeTask(
             repeats_path=self.repeats_path,
             store_path=str(self.store.path),
             table=self.table,
-            targets=list(self.targets.items()),
             first_new_id=self.first_new_id,
         )
 
@@ -1163,15 +1260,32 @@ class _Import:
         """The import's last transaction: the merged keys, the new table in place,
         domains, target pages, known URLs, domain authority and the import records."""
         conn, store, result = self.conn, self.store, self.result
+        finishing = time.perf_counter()
         merging: Future[MergeResult] | None = None
         merged = MergeResult()
+        if self.repeats:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+                self._group_shared_hashes()
+                conn.execute("COMMIT")
+            else:
+                self._group_shared_hashes()
         if self.repeats and self.pool is not None:
             # Merged in a worker (it reads the rows committed) while this one indexes.
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
             merging = self.pool.submit(merge_repeats, self._merge_task())
+        # The log holds every stage (no checkpoint since the import began): copy
+        # it into the store file now, from another connection, while this one
+        # indexes (a passive checkpoint waits for no lock); closing has less to do.
+        checkpoint = threading.Thread(target=_checkpoint, args=(str(store.path),), daemon=True)
+        if self.build:
+            checkpoint.start()
+        timings = result.timings
         if self.build and not self.stored and self.pool is not None:
+            began = time.perf_counter()
             self._index_early()
+            timings["index"] = time.perf_counter() - began
         if merging is not None:
             merged = merging.result()
             conn.execute("ATTACH DATABASE ? AS bl_rep", (self.repeats_path,))
@@ -1185,7 +1299,10 @@ class _Import:
                 with gc_paused():
                     merged = _merge(conn, "bl_rep", f"main.{self.table}", self._merge_task())
             if self.repeats:
+                timings["merge"] = merged.seconds
+                began = time.perf_counter()
                 self._apply_merges(merged)
+                timings["apply"] = time.perf_counter() - began
             if self.replace:
                 for table in ("backlink_domains", "backlink_target_pages", "backlink_imports"):
                     conn.execute(f"DELETE FROM {table}")
@@ -1221,6 +1338,8 @@ class _Import:
             raise
         finally:
             self._detach()
+            if checkpoint.is_alive():
+                checkpoint.join()
         result.targets = list(dict.fromkeys([*self.targets, *page_urls]))
         result.link_rows = self.rows
         result.added = self.added
@@ -1231,6 +1350,7 @@ class _Import:
         result.domains = len(self.merger.domains)
         result.backlinks = store.count("backlinks")
         self._clean()
+        timings["finish"] = time.perf_counter() - finishing
 
     def _index_early(self) -> None:
         """Index the new table while the workers still merge (nothing stored is kept).
@@ -1277,7 +1397,10 @@ class _Import:
         conn.execute("DROP VIEW IF EXISTS backlink_target_counts")
         conn.execute("DROP TABLE backlinks")
         conn.execute(f"ALTER TABLE {BUILDING} RENAME TO backlinks")
-        self._index("backlinks")  # no-op when indexed early
+        if "index" not in self.result.timings:  # else indexed early
+            began = time.perf_counter()
+            self._index("backlinks")
+            self.result.timings["index"] = time.perf_counter() - began
         conn.execute(_VIEW)
 
     def abort(self) -> None:
@@ -1481,6 +1604,135 @@ class _StoredRows:
         )  # fmt: skip
 
 
+class _RowMerge:
+    """:func:`~pipelines.backlinks.merging.merge_records` on stored rows: the same
+    rules, without a record object per row (the merge of an import's repeated
+    keys). A test checks it gives what ``merge_records`` gives on the same rows.
+
+    A row's *state* is the list of its :data:`_MERGE_COLUMNS` (the flags in one
+    integer) with vendors, origins and conflicts as tuples; :meth:`out` writes
+    it back in that order (then ``links``).
+    """
+
+    def __init__(self) -> None:
+        self._reader = _StoredRows()
+        self._maker = _RowMaker({})
+        self._conflicts: dict[str, tuple[str, ...]] = {}
+
+    def state(self, columns: Sequence[Any]) -> list[Any]:
+        """A row's :data:`_MERGE_COLUMNS` as a state; an authority taken from the
+        referring domain is left out, as :meth:`_StoredRows.record` does."""
+        state = list(columns)
+        vendors = self._reader._vendors.get(state[8])
+        if vendors is None:
+            vendors = self._reader._vendors[state[8]] = tuple(json.loads(state[8]))
+        state[8] = vendors
+        state[9] = self._reader._origins(state[9])
+        conflicts = state[12]
+        if conflicts:
+            found = self._conflicts.get(conflicts)
+            if found is None:
+                found = self._conflicts[conflicts] = tuple(json.loads(conflicts))
+            state[12] = found
+        else:
+            state[12] = ()
+        if state[0] is None:
+            state[0] = ""
+        if state[13] == "domain":
+            state[5] = state[6] = state[7] = None
+        return state
+
+    @staticmethod
+    def merge(held: list[Any], new: list[Any]) -> list[Any]:
+        """Merge two states (``held`` read first), by the rules of ``merge_records``."""
+        # 0 anchor, 1 flags (bits: followed nofollow ugc sponsored is_image lost
+        # rel_reported lost_reported), 2 lost_date, 3 first_seen, 4 last_seen,
+        # 5-7 metric, 8 vendors, 9 origins, 10 rel_seen, 11 lost_seen, 12 conflicts
+        held_flags, new_flags = held[1], new[1]
+        rich_held = (
+            bool(held[0]) + (held_flags >> 6 & 1) + (held_flags >> 7) + (held[3] is not None)
+            + (held[4] is not None) + (held[6] is not None)
+        )  # fmt: skip
+        rich_new = (
+            bool(new[0]) + (new_flags >> 6 & 1) + (new_flags >> 7) + (new[3] is not None)
+            + (new[4] is not None) + (new[6] is not None)
+        )  # fmt: skip
+        if rich_new > rich_held or (rich_new == rich_held and (new[4] or "") > (held[4] or "")):
+            primary, other = new, held
+        else:
+            primary, other = held, new
+        worded = primary if primary[0] or not other[0] else other
+        conflicts = set(held[12]).union(new[12])
+        if held_flags & 64 and new_flags & 64:  # both report a rel
+            differ = (held_flags ^ new_flags) & 1  # followed
+            if differ:
+                conflicts.add("followed")
+            seen_held, seen_new = held[10] or "", new[10] or ""
+            if seen_new != seen_held:
+                rel = new if seen_new > seen_held else held
+            elif differ:
+                rel = new if held_flags & 1 else held  # not followed wins a tie
+            else:
+                rel = primary
+        else:
+            rel = new if new_flags & 64 else held
+        if held_flags & 128 and new_flags & 128:  # both report a lost status
+            differ = (held_flags ^ new_flags) & 32  # lost
+            if differ:
+                conflicts.add("lost")
+            seen_held, seen_new = held[11] or "", new[11] or ""
+            if seen_new != seen_held:
+                gone = new if seen_new > seen_held else held
+            elif differ:
+                gone = held if held_flags & 32 else new  # lost wins a tie
+            else:
+                gone = primary
+        else:
+            gone = new if new_flags & 128 else held
+        measured = other if _metric_rank_of(other) < _metric_rank_of(primary) else primary
+        held_origins, new_origins = held[9], new[9]
+        if len(new_origins) == 1 and new_origins[0] not in held_origins:
+            origins = held_origins + new_origins
+        else:
+            origins = held_origins + tuple(o for o in new_origins if o not in held_origins)
+        held_vendors, new_vendors = held[8], new[8]
+        vendors = (
+            held_vendors
+            if held_vendors == new_vendors
+            else tuple(sorted(set(held_vendors).union(new_vendors)))
+        )
+        first_held, first_new = held[3], new[3]
+        last_held, last_new = held[4], new[4]
+        return [
+            worded[0],
+            (rel[1] & 0b01001111) | (worded[1] & 0b00010000) | (gone[1] & 0b10100000),
+            gone[2],
+            first_new if first_held is None else first_held if first_new is None
+            else min(first_held, first_new),
+            last_new if last_held is None else last_held if last_new is None
+            else max(last_held, last_new),
+            measured[5], measured[6], measured[7], vendors, origins, rel[10], gone[11],
+            tuple(sorted(conflicts)) if conflicts else (), None,
+        ]  # fmt: skip
+
+    def out(self, state: list[Any]) -> tuple[Any, ...]:
+        """A state as :data:`_MERGE_COLUMNS` (then ``links``), as stored."""
+        maker = self._maker
+        origins = state[9]
+        return (
+            state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7],
+            maker.vendors(state[8]), maker.origins(origins), state[10], state[11],
+            maker.conflicts(state[12]) if state[12] else None,
+            None if state[7] is None else "link", links_count(origins),
+        )  # fmt: skip
+
+
+def _metric_rank_of(state: list[Any]) -> int:
+    if state[6] is None or state[5] is None:
+        return _NO_METRIC_RANK
+    return _METRIC_RANK.get(state[5], _NO_METRIC_RANK - 1)
+
+
 def _write_domains(store: CrawlStore, domains: Mapping[str, MergedDomain]) -> None:
     if not domains:
         return
@@ -1554,6 +1806,13 @@ def fill_domain_authority(store: CrawlStore) -> int:
     int
         Backlinks whose authority was set (or refreshed) from their domain.
     """
+    if (
+        store.conn.execute(
+            "SELECT 1 FROM backlink_domains WHERE authority IS NOT NULL LIMIT 1"
+        ).fetchone()
+        is None
+    ):
+        return 0  # the update would change nothing: spare it a pass over every backlink
     cursor = store.conn.execute(
         "UPDATE backlinks SET authority = ("
         "  SELECT d.authority FROM backlink_domains d WHERE d.domain = backlinks.source_domain"

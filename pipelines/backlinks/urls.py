@@ -21,7 +21,7 @@ from typing import Final
 
 from linkspider.urlnorm import UrlNormaliser, host_of, registrable_domain
 
-__all__ = ["ExportUrls", "Site"]
+__all__ = ["URL_SAFE_BYTES", "ExportUrls", "Site"]
 
 # Already normal: lower-case scheme and host, then a path and a query made of
 # characters the normaliser keeps as they are (no port, fragment or "%").
@@ -30,6 +30,12 @@ _NORMAL: Final = re.compile(
     r"(/[A-Za-z0-9\-._~/:@!$&'()*+,;=]*)?"
     r"(?:\?([A-Za-z0-9\-._~/:@!$&'()*+,;=?]+))?"
 )
+#: The bytes of a URL already in normal form without a query: _NORMAL's path
+#: characters (``bytes.translate`` deleting them leaves nothing of such a URL).
+URL_SAFE_BYTES: Final = (
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/:@!$&'()*+,;="
+)
+_NORMAL_HOST: Final = re.compile(r"[a-z0-9.\-]*[a-z0-9\-]")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _MEMO_LIMIT: Final = 200_000
 
@@ -55,6 +61,8 @@ class ExportUrls:
         #: ``/.``, and ``/`` when missing) and its query (see
         #: :meth:`query_is_normal`): groups host, path, query.
         self.normal = _NORMAL.fullmatch
+        #: Host -> whether it is a host _NORMAL accepts (:meth:`normal_host`).
+        self.normal_hosts: dict[str, bool] = {}
 
     def url(self, raw: str) -> tuple[str, str] | None:
         """Normalise one URL.
@@ -86,6 +94,14 @@ class ExportUrls:
         if url is None:
             return None
         return url, host_of(url)
+
+    def normal_host(self, host: str) -> bool:
+        """Whether ``host`` is one :meth:`url` keeps as it is (lower case, no
+        port), memoised in :attr:`normal_hosts`."""
+        if len(self.normal_hosts) > _MEMO_LIMIT:
+            self.normal_hosts.clear()
+        found = self.normal_hosts[host] = _NORMAL_HOST.fullmatch(host) is not None
+        return found
 
     def query_is_normal(self, query: str) -> bool:
         """No empty parameter and no tracking parameter: the normaliser keeps it as it is."""
