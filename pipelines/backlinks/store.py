@@ -51,7 +51,6 @@ import re
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -733,19 +732,6 @@ def _absorb(report: ImportReport, part: ImportReport, offset: int, details: int)
     report.referring_domains |= part.referring_domains
 
 
-def _checkpoint(path: str) -> None:
-    """Copy what the store's write-ahead log holds into the store file (from a
-    connection of its own: it runs in a thread while the import goes on)."""
-    try:
-        conn = sqlite3.connect(path, timeout=1.0)
-        try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        pass  # closing the store checkpoints anyway
-
-
 def _remove(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -1284,14 +1270,8 @@ class _Import:
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
             merging = self.pool.submit(merge_repeats, self._merge_task())
-        # The log holds every stage (no checkpoint since the import began): copy
-        # it into the store file now, from another connection, while this one
-        # indexes (a passive checkpoint waits for no lock); closing has less to do.
-        checkpoint = threading.Thread(target=_checkpoint, args=(str(store.path),), daemon=True)
-        if self.build:
-            checkpoint.start()
         timings = result.timings
-        if self.build and not self.stored and self.pool is not None:
+        if self.build and not self.stored:
             began = time.perf_counter()
             self._index_early()
             timings["index"] = time.perf_counter() - began
@@ -1347,8 +1327,6 @@ class _Import:
             raise
         finally:
             self._detach()
-            if checkpoint.is_alive():
-                checkpoint.join()
         result.targets = list(dict.fromkeys([*self.targets, *page_urls]))
         result.link_rows = self.rows
         result.added = self.added
@@ -1362,38 +1340,58 @@ class _Import:
         timings["finish"] = time.perf_counter() - finishing
 
     def _index_early(self) -> None:
-        """Index the new table while the workers still merge (nothing stored is kept).
+        """Index the new table before the last transaction (nothing stored is kept),
+        while a worker merges the repeated keys.
 
         Merges change no key column. The index takes its final name now, so the
         key index of ``backlinks`` (empty, or replaced) is dropped first; an
-        import that fails after this puts it back.
+        import that fails after this puts it back. The sort spills to files
+        with a small cache: in memory (the store's ``temp_store``) it took half
+        as long again, and the memory (measured: 2.3 s and 190 MiB, against
+        1.5 s and 30 MiB, for 1.36 million keys).
         """
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        settings = self._sort_to_files()
         try:
-            self.dropped_key = (
-                conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'backlinks_key'"
-                ).fetchone()
-                is not None
-            )
-            conn.execute("DROP INDEX IF EXISTS backlinks_key")
-            self._index(BUILDING)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            self.dropped_key = False
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.dropped_key = (
+                    conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                        "AND name = 'backlinks_key'"
+                    ).fetchone()
+                    is not None
+                )
+                conn.execute("DROP INDEX IF EXISTS backlinks_key")
+                self._index(BUILDING)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                self.dropped_key = False
+                raise
+        finally:
+            for pragma, value in settings:
+                conn.execute(f"PRAGMA {pragma} = {int(value)}")
+
+    def _sort_to_files(self) -> list[tuple[str, int]]:
+        """Have SQLite sort in temporary files with an 8 MiB cache; returns the
+        settings to put back. Changing ``temp_store`` drops the connection's
+        temporary tables: done only when it holds none but the import's."""
+        conn = self.conn
+        others = conn.execute(
+            "SELECT 1 FROM temp.sqlite_master WHERE name NOT IN ('bl_map', 'bl_skip') LIMIT 1"
+        ).fetchone()
+        if others is not None:
+            return []
+        (temp_store,) = conn.execute("PRAGMA temp_store").fetchone()
+        (cache_size,) = conn.execute("PRAGMA cache_size").fetchone()
+        conn.execute("PRAGMA temp_store = FILE")
+        conn.execute("PRAGMA cache_size = -8192")
+        return [("cache_size", cache_size), ("temp_store", temp_store)]
 
     def _index(self, table: str) -> None:
-        """Build the key index (a sort, with SQLite's helper threads)."""
-        conn = self.conn
-        (threads,) = conn.execute("PRAGMA threads").fetchone()
-        conn.execute(f"PRAGMA threads = {default_workers()}")
-        try:
-            conn.execute(_KEY_INDEX.format(table=table))
-        finally:
-            conn.execute(f"PRAGMA threads = {int(threads)}")
+        """Build the key index (one sort)."""
+        self.conn.execute(_KEY_INDEX.format(table=table))
 
     def _put_in_place(self) -> None:
         """Replace ``backlinks`` with the table built, and index its key once."""
