@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import multiprocessing
 import os
@@ -595,6 +596,7 @@ def _import_in_parallel(
 ) -> ImportResult:
     """Read the exports region by region in worker processes; apply the stages in order."""
     run = _Import(store, replace=replace, build=True)
+    run.merge_parts = workers
     plans: list[list[RegionTask]] = []
     for handle, parsed in exports:
         regions = handle.regions(REGION_BYTES) if parsed.format.kind == KIND_LINKS else [(0, None)]
@@ -867,7 +869,7 @@ _COPY_REPEATS: Final = (
 #: The flags of a backlinks row (of table ``t``) in one integer (in SQLite, ``<<``
 #: and ``|`` bind alike: hence the parentheses).
 _PACKED_FLAGS: Final = " | ".join(f"({{t}}.{name} << {bit})" for bit, name in enumerate(FLAG_BITS))
-#: What the merge writes (bl_rep.m, bl_rep.n) as the backlinks columns.
+#: What the merge writes (_RESULT_SCHEMA) as the backlinks columns.
 _MERGED: Final = {
     **{c: f"x.{c}" for c in _WRITE_COLUMNS},
     **{name: f"(x.flags >> {bit}) & 1" for bit, name in enumerate(FLAG_BITS)},
@@ -890,9 +892,12 @@ CREATE TABLE bl_rep.r (
     {", ".join(_KEYS + _MERGE_COLUMNS)}
 );
 CREATE TABLE bl_rep.shared (hash INTEGER PRIMARY KEY, grp INTEGER NOT NULL, cands TEXT NOT NULL);
--- Merged rows: m replaces rows by id, n holds new rows (keys that only shared a hash).
-CREATE TABLE bl_rep.m (id INTEGER PRIMARY KEY, {", ".join(_MERGE_COLUMNS)}, links INTEGER);
-CREATE TABLE bl_rep.n ({", ".join(_KEYS + _MERGE_COLUMNS)}, links INTEGER);
+"""
+#: What a merge gives ({schema}: bl_rep, or a worker's result file): m replaces
+#: rows by id, n holds new rows (keys that only shared a hash).
+_RESULT_SCHEMA: Final = f"""
+CREATE TABLE {{schema}}.m (id INTEGER PRIMARY KEY, {", ".join(_MERGE_COLUMNS)}, links INTEGER);
+CREATE TABLE {{schema}}.n ({", ".join(_KEYS + _MERGE_COLUMNS)}, links INTEGER);
 """
 _INLINE_KEY: Final = re.compile(r",\s*UNIQUE\s*\(\s*source_url\s*,\s*target_id\s*\)", re.I)
 _KEY_INDEX: Final = (
@@ -905,29 +910,35 @@ _NO_METRIC_RANK: Final = len(METRIC_PREFERENCE)
 # UPDATE ... FROM would scan the whole table).
 _UPDATE_FROM: Final = (
     f"UPDATE {{table}} SET ({', '.join(_WRITE_COLUMNS[_KEY_COLUMNS:])}) = "
-    f"(SELECT {', '.join(_MERGED[c] for c in _WRITE_COLUMNS[_KEY_COLUMNS:])} FROM bl_rep.m x "
-    "WHERE x.id = {table}.id) WHERE id IN (SELECT id FROM bl_rep.m)"
+    f"(SELECT {', '.join(_MERGED[c] for c in _WRITE_COLUMNS[_KEY_COLUMNS:])} FROM {{res}}.m x "
+    "WHERE x.id = {table}.id) WHERE id IN (SELECT id FROM {res}.m)"
 )
 _INSERT_FRESH: Final = (
     f"INSERT INTO {{table}} (id, {', '.join(_WRITE_COLUMNS)}) "
     f"SELECT :base + x.rowid, {', '.join(_MERGED[c] for c in _WRITE_COLUMNS)} "
-    "FROM bl_rep.n x ORDER BY x.rowid"
+    "FROM {res}.n x ORDER BY x.rowid"
 )
+#: The repeats in the order they are merged (see _merge).
+_REPEATS_ORDER: Final = "CREATE INDEX IF NOT EXISTS bl_rep.r_order ON r (grp, hash, seq)"
 
 
 @dataclass
 class MergeTask:
-    """The repeated keys of an import to merge (in a worker process, or here).
+    """Repeated keys of an import to merge in a worker process: those whose group
+    (``r.grp``) is in ``[low, high)`` (``None``: no bound).
 
-    The records (``r``) and the results (``m``: rows to update, ``n``: new
-    rows) live in the repeats file; the rows merged into are read from the
-    store's ``table``.
+    The records (``r``) are read from the repeats file, the rows they merge
+    into from the store's ``table``; the results go to a new file
+    (:data:`_RESULT_SCHEMA`) that the importing process applies.
     """
 
     repeats_path: str
     store_path: str
     table: str
     first_new_id: int
+    result_path: str = ""
+    low: int | None = None
+    high: int | None = None
 
 
 @dataclass
@@ -943,13 +954,14 @@ class MergeResult:
 
 
 def merge_repeats(task: MergeTask) -> MergeResult:
-    """Merge the repeated keys in a worker process: the store is read, the repeats
-    file written (the importing process applies the results)."""
-    conn = sqlite3.connect(task.repeats_path, isolation_level=None, timeout=60.0)
+    """Merge repeated keys in a worker process: the store and the repeats file are
+    read, the results written to a file of their own."""
+    conn = sqlite3.connect(task.result_path, isolation_level=None, timeout=60.0)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("PRAGMA cache_size = -32768")
+        conn.executescript(_RESULT_SCHEMA.format(schema="main"))
+        conn.execute("ATTACH DATABASE ? AS bl_rep", (task.repeats_path,))
         conn.execute("ATTACH DATABASE ? AS store", (task.store_path,))
         conn.execute("PRAGMA store.cache_size = -32768")
         conn.execute("BEGIN")
@@ -961,8 +973,9 @@ def merge_repeats(task: MergeTask) -> MergeResult:
         conn.close()
 
 
-def _merge(conn: sqlite3.Connection, schema: str, table: str, task: MergeTask) -> MergeResult:
-    """Merge every key's records, in reading order, into the row with that key.
+def _merge(conn: sqlite3.Connection, out: str, table: str, task: MergeTask) -> MergeResult:
+    """Merge every key's records, in reading order, into the row with that key
+    (the repeats in ``bl_rep.r``; the results into ``out``'s ``m`` and ``n``).
 
     The records are read sorted by the row first written with their hash
     (so the rows are read in the table's order), then by hash and reading
@@ -973,17 +986,17 @@ def _merge(conn: sqlite3.Connection, schema: str, table: str, task: MergeTask) -
     """
     began = time.perf_counter()
     rows = _RowMerge()
-    state_of, merge, out = rows.state, rows.merge, rows.out
+    state_of, merge, row_out = rows.state, rows.merge, rows.out
     result = MergeResult()
     updates: list[tuple[Any, ...]] = []
     fresh: list[tuple[Any, ...]] = []
-    conn.execute(f"CREATE INDEX IF NOT EXISTS {schema}.r_order ON r (grp, hash, seq)")
+    conn.execute(_REPEATS_ORDER)
     marks = ", ".join("?" * (len(_MERGE_COLUMNS) + 1))
 
     def flush() -> None:
-        conn.executemany(f"INSERT INTO {schema}.m VALUES (?, {marks})", updates)
+        conn.executemany(f"INSERT INTO {out}.m VALUES (?, {marks})", updates)
         conn.executemany(
-            f"INSERT INTO {schema}.n VALUES (?, ?, ?, ?, {marks})",
+            f"INSERT INTO {out}.n VALUES (?, ?, ?, ?, {marks})",
             [(*key, *out_row) for key, out_row in fresh],
         )
         updates.clear()
@@ -999,15 +1012,15 @@ def _merge(conn: sqlite3.Connection, schema: str, table: str, task: MergeTask) -
             if row_id is None:  # a new key: a new row
                 result.fresh += 1
                 key = conn.execute(
-                    f"SELECT {', '.join(_KEYS)} FROM {schema}.r WHERE rowid = ?", (at,)
+                    f"SELECT {', '.join(_KEYS)} FROM bl_rep.r WHERE rowid = ?", (at,)
                 ).fetchone()
-                fresh.append((key, out(state)))
+                fresh.append((key, row_out(state)))
             elif merged:
                 if row_id < task.first_new_id:
                     result.updated += 1
                 else:
                     result.merged_into += 1
-                updates.append((row_id, *out(state)))
+                updates.append((row_id, *row_out(state)))
         if len(updates) + len(fresh) >= 10_000:
             flush()
 
@@ -1030,7 +1043,12 @@ def _merge(conn: sqlite3.Connection, schema: str, table: str, task: MergeTask) -
         f"b.id, b.source_url = r.source_url AND b.target_id = r.target_id, "
         f"b.anchor, {_PACKED_FLAGS.format(t='b')}, "
         f"{', '.join(f'b.{c}' for c in _MERGE_COLUMNS[2:])} "
-        f"FROM {schema}.r r LEFT JOIN {table} b ON b.id = r.grp ORDER BY r.grp, r.hash, r.seq"
+        f"FROM bl_rep.r r LEFT JOIN {table} b ON b.id = r.grp "
+        "WHERE r.grp >= :low AND r.grp < :high ORDER BY r.grp, r.hash, r.seq",
+        {
+            "low": -(1 << 63) if task.low is None else task.low,
+            "high": (1 << 63) - 1 if task.high is None else task.high,
+        },
     )
     split = 5 + len(_MERGE_COLUMNS)
     for row in cursor:
@@ -1095,8 +1113,10 @@ class _Import:
         self.rows = self.added = self.repeats = 0
         self.stages = self.applied = 0
         self.attached = False
-        #: Worker processes (the parallel import): the merge runs in one of them.
+        #: Worker processes (the parallel import): the merge runs in them, in parts.
         self.pool: ProcessPoolExecutor | None = None
+        self.merge_parts = 1
+        self.merged_attached = 0  # the workers' merge results attached (bl_merged<n>)
         self.dropped_key = False  # the key index of backlinks, dropped to be rebuilt
         conn = self.conn
         count, max_id = conn.execute(
@@ -1112,6 +1132,7 @@ class _Import:
         conn.execute("ATTACH DATABASE ? AS bl_rep", (self.repeats_path,))
         self.repeats_attached = True
         conn.executescript(_REPEATS_SCHEMA)
+        conn.executescript(_RESULT_SCHEMA.format(schema="bl_rep"))
         (self.autocheckpoint,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
         if build:
             # One commit per stage: copying the log into the file after each would
@@ -1162,6 +1183,11 @@ class _Import:
         if self.attached and not self.conn.in_transaction:
             self.conn.execute("DETACH DATABASE bl_stage")
             self.attached = False
+
+    def _detach_merged(self) -> None:
+        while self.merged_attached and not self.conn.in_transaction:
+            self.merged_attached -= 1
+            self.conn.execute(f"DETACH DATABASE bl_merged{self.merged_attached}")
 
     def _apply(self, stage: StageResult, line_offset: int) -> None:
         conn = self.conn
@@ -1232,22 +1258,44 @@ class _Import:
             "WHERE x.hash = r.hash"
         )
 
-    def _merge_task(self) -> MergeTask:
+    def _merge_task(
+        self, part: int = 0, low: int | None = None, high: int | None = None
+    ) -> MergeTask:
         return MergeTask(
             repeats_path=self.repeats_path,
             store_path=str(self.store.path),
             table=self.table,
             first_new_id=self.first_new_id,
+            result_path=os.path.join(self.stage_dir, f"merged-{part}.sqlite"),
+            low=low,
+            high=high,
         )
 
-    def _apply_merges(self, merged: MergeResult) -> None:
+    def _merge_parts(self, parts: int) -> list[tuple[int | None, int | None]]:
+        """Cut the repeats into about equal parts at group boundaries (``grp``
+        ranges): a hash's records are all in one part."""
+        bounds: list[int | None] = [None]
+        for part in range(1, parts):
+            found = self.conn.execute(
+                "SELECT grp FROM bl_rep.r ORDER BY grp LIMIT 1 OFFSET ?",
+                (self.repeats * part // parts,),
+            ).fetchone()
+            if found is not None and found[0] not in bounds:
+                bounds.append(found[0])
+        bounds.append(None)
+        return list(itertools.pairwise(bounds))
+
+    def _apply_merges(self, parts: Sequence[tuple[str, MergeResult]]) -> None:
         """Put the merged rows in place of theirs, and add the new ones (in the
-        import's last transaction)."""
+        import's last transaction), part by part."""
         conn = self.conn
-        conn.execute(_UPDATE_FROM.format(table=self.table))
-        conn.execute(_INSERT_FRESH.format(table=self.table), {"base": self.next_id - 1})
-        self.next_id += merged.fresh
-        self.added += merged.fresh
+        for schema, merged in parts:
+            conn.execute(_UPDATE_FROM.format(table=self.table, res=schema))
+            conn.execute(
+                _INSERT_FRESH.format(table=self.table, res=schema), {"base": self.next_id - 1}
+            )
+            self.next_id += merged.fresh
+            self.added += merged.fresh
 
     # -- the end ---------------------------------------------------------
 
@@ -1256,39 +1304,51 @@ class _Import:
         domains, target pages, known URLs, domain authority and the import records."""
         conn, store, result = self.conn, self.store, self.result
         finishing = time.perf_counter()
-        merging: Future[MergeResult] | None = None
-        merged = MergeResult()
+        merging: list[Future[MergeResult]] = []
+        merged: list[tuple[str, MergeResult]] = []
         if self.repeats:
-            if not conn.in_transaction:
+            began_here = not conn.in_transaction
+            if began_here:
                 conn.execute("BEGIN IMMEDIATE")
-                self._group_shared_hashes()
+            self._group_shared_hashes()
+            conn.execute(_REPEATS_ORDER)
+            if began_here:
                 conn.execute("COMMIT")
-            else:
-                self._group_shared_hashes()
         if self.repeats and self.pool is not None:
-            # Merged in a worker (it reads the rows committed) while this one indexes.
+            # Merged in workers (they read the rows committed) while this one indexes.
+            parts = self._merge_parts(self.merge_parts)
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
-            merging = self.pool.submit(merge_repeats, self._merge_task())
+            merging = [
+                self.pool.submit(merge_repeats, self._merge_task(part, low, high))
+                for part, (low, high) in enumerate(parts)
+            ]
         timings = result.timings
         if self.build and not self.stored:
             began = time.perf_counter()
             self._index_early()
             timings["index"] = time.perf_counter() - began
-        if merging is not None:
-            merged = merging.result()
+        if merging:
             conn.execute("ATTACH DATABASE ? AS bl_rep", (self.repeats_path,))
             self.repeats_attached = True
+            for part, future in enumerate(merging):
+                merged.append((f"bl_merged{part}", future.result()))
+                conn.execute(
+                    f"ATTACH DATABASE ? AS bl_merged{part}", (self._merge_task(part).result_path,)
+                )
+            self.merged_attached = len(merging)
         if self.build:
             conn.execute("BEGIN IMMEDIATE")
         elif not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")  # an import that staged nothing
         try:
-            if self.repeats and merging is None:
+            if self.repeats and not merging:
                 with gc_paused():
-                    merged = _merge(conn, "bl_rep", f"main.{self.table}", self._merge_task())
-            if self.repeats:
-                timings["merge"] = merged.seconds
+                    merged = [
+                        ("bl_rep", _merge(conn, "bl_rep", f"main.{self.table}", self._merge_task()))
+                    ]
+            if merged:
+                timings["merge"] = max(m.seconds for _, m in merged)
                 began = time.perf_counter()
                 self._apply_merges(merged)
                 timings["apply"] = time.perf_counter() - began
@@ -1327,13 +1387,14 @@ class _Import:
             raise
         finally:
             self._detach()
+            self._detach_merged()
         result.targets = list(dict.fromkeys([*self.targets, *page_urls]))
         result.link_rows = self.rows
         result.added = self.added
-        result.updated = merged.updated
+        result.updated = sum(m.updated for _, m in merged)
         result.merged = self.added + result.updated
-        result.multi_vendor = merged.multi_vendor
-        result.conflicts = merged.conflicts
+        result.multi_vendor = sum(m.multi_vendor for _, m in merged)
+        result.conflicts = sum((m.conflicts for _, m in merged), Counter())
         result.domains = len(self.merger.domains)
         result.backlinks = store.count("backlinks")
         self._clean()
@@ -1416,6 +1477,7 @@ class _Import:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         self._detach()
+        self._detach_merged()
         if self.build:
             conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")
         if self.dropped_key:
