@@ -2,10 +2,12 @@
 
 An import first writes the link records it reads to a *stage*: a SQLite file
 of its own (no journal, no sync: it is thrown away after the import, so it
-never needs to survive a crash), one narrow row per record, with the target
-URL and the file as small integers. The store then copies a stage into the
-``backlinks`` table with one ``INSERT ... SELECT`` (SQLite's own loop, no
-Python per row) and merges the records whose key it has seen before
+never needs to survive a crash), one narrow row per record as the parser's
+row loop gives it (:meth:`~pipelines.backlinks.parsing.ParsedExport.stage_rows`:
+no record object per row), with the target URL and the file as small
+integers. The store then copies a stage into the ``backlinks`` table with one
+``INSERT ... SELECT`` (SQLite's own loop, no Python per row), which makes the
+backlinks columns of it, and merges the records whose key it has seen before
 (:mod:`pipelines.backlinks.store`).
 
 Large exports are read in *regions* (:meth:`BacklinkFile.regions`), each

@@ -16,28 +16,30 @@ Tables (additive to :mod:`pipelines.storedb`; the full reference is in
 How an import writes (memory stays flat however large the exports):
 
 1. link records are staged in private SQLite files
-   (:mod:`pipelines.backlinks.staging`), with a 64-bit hash of each key
-   (source URL, target URL); large exports are read in regions by worker
-   processes, one stage per region; referring domains and target pages,
-   which are few, stay in memory;
+   (:mod:`pipelines.backlinks.staging`) as plain rows, with a 64-bit hash of
+   each key (source URL, target URL); large exports are read in regions by
+   worker processes, one stage per region; referring domains and target
+   pages, which are few, stay in memory;
 2. each stage, in reading order, is copied into the backlinks table by one
    ``INSERT ... SELECT``, leaving out the records whose key was seen before
    (the hashes, in sorted numpy arrays; keys already stored are found with the
-   store's unique index);
-3. the records left out are merged by
-   :func:`~pipelines.backlinks.merging.merge_records` (the one implementation
-   of the merge rules) into the row they repeat, in reading order, after
-   comparing the real keys.
+   store's unique index): those are copied to a repeats file;
+3. when every stage is in, the repeats are merged into the rows they repeat,
+   in reading order, after comparing the real keys: read in the order of
+   those rows, merged by :class:`_RowMerge` (the rules of
+   :func:`~pipelines.backlinks.merging.merge_records` on stored rows; a test
+   checks the two agree), in the workers, one part each, while this process
+   builds the key index; the merged rows then replace theirs.
 
 An import is atomic: a failure leaves the store as it was. When the run has
 no backlinks yet (or ``replace``), or the import is large, the rows are
 written to a new table (``backlinks_building``, one transaction per stage, so
-the crawl's pipeline is never kept waiting), which then replaces
-``backlinks`` in one transaction that also builds its unique index once,
-writes domains, target pages, known URLs and the import records. Otherwise
-the import is one transaction on ``backlinks`` itself. Without ``replace``
-the new records merge into the backlinks already stored, by the same rules
-as within an import.
+the crawl's pipeline is never kept waiting), indexed once it is full and,
+in one last transaction, merged into, put in the place of ``backlinks``
+with the domains, target pages, known URLs and import records. Otherwise the
+import is one transaction on ``backlinks`` itself. Without ``replace`` the
+new records merge into the backlinks already stored, by the same rules as
+within an import.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ million-row export needs:
   vendor exports): a lower-case ``http(s)://host/path?query`` with only safe
   characters, no port, no dot segment, no empty or tracking parameter is
   returned as it is, which is what the normaliser would return (a property
-  test checks the two agree);
+  test checks the two agree; the import's row loop makes the same test on a
+  URL without a query with ``bytes.translate``, :data:`URL_SAFE_BYTES` and
+  :meth:`ExportUrls.normal_host`, and another property test checks it);
 * memos for targets and hosts, which repeat on most rows;
 * URLs written without a scheme (``www.example.com/page``) read as ``http://``.
 """
@@ -57,10 +59,6 @@ class ExportUrls:
         self._targets: dict[str, tuple[str, str] | None] = {}
         #: Host -> registrable domain, as :meth:`domain` memoises it.
         self.domains: dict[str, str] = {}
-        #: ``fullmatch`` of a URL already in normal form, but for its path (no
-        #: ``/.``, and ``/`` when missing) and its query (see
-        #: :meth:`query_is_normal`): groups host, path, query.
-        self.normal = _NORMAL.fullmatch
         #: Host -> whether it is a host _NORMAL accepts (:meth:`normal_host`).
         self.normal_hosts: dict[str, bool] = {}
 
@@ -83,7 +81,7 @@ class ExportUrls:
             if path is None:
                 if query is None:
                     return raw + "/", match.group(1)
-            elif "/." not in path and (query is None or self.query_is_normal(query)):
+            elif "/." not in path and (query is None or self._query_is_normal(query)):
                 return raw, match.group(1)
         text = raw.strip()
         if text and not text.startswith("//") and _SCHEME.match(text) is None:
@@ -103,7 +101,7 @@ class ExportUrls:
         found = self.normal_hosts[host] = _NORMAL_HOST.fullmatch(host) is not None
         return found
 
-    def query_is_normal(self, query: str) -> bool:
+    def _query_is_normal(self, query: str) -> bool:
         """No empty parameter and no tracking parameter: the normaliser keeps it as it is."""
         if query[0] == "&" or query[-1] == "&" or "&&" in query:
             return False
