@@ -82,7 +82,7 @@ CREATE TABLE s (
     source_url     TEXT NOT NULL,
     source_host    TEXT NOT NULL,
     source_domain  TEXT NOT NULL,
-    t_idx          INTEGER NOT NULL,     -- the target's index in t
+    t_idx          INTEGER NOT NULL,     -- the target's index in StageResult.targets
     anchor         TEXT NOT NULL,
     flags          INTEGER NOT NULL,     -- parsing.FLAG_BITS
     lost_date      TEXT NOT NULL,        -- '' when missing
@@ -101,7 +101,6 @@ CREATE TABLE s (
     links          INTEGER,
     conflicts      TEXT
 );
-CREATE TABLE t (t_idx INTEGER PRIMARY KEY, url TEXT NOT NULL);
 CREATE TABLE f (
     file_idx  INTEGER PRIMARY KEY,
     file      TEXT NOT NULL,
@@ -124,12 +123,6 @@ INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, los
     origins, rel_seen, lost_seen, links, conflicts)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-#: Columns read back for a staged record (:func:`staged_record`).
-STAGE_COLUMNS: Final = (
-    "source_url, source_host, source_domain, t_idx, anchor, flags, lost_date, first_seen, "
-    "last_seen, metric_name, metric_value, authority, file_idx, line, vendors, origins, "
-    "rel_seen, lost_seen, conflicts"
-)
 _BATCH: Final = 10_000
 
 
@@ -245,7 +238,6 @@ class Stager:
         self._batch: list[tuple[Any, ...]] = []
 
     def _target(self, url: str) -> tuple[int, int]:
-        # Written to t by finish(): this runs inside executemany (add_export).
         entry = self.targets[url] = (
             len(self.targets),
             zlib.crc32(url.encode("utf-8", "surrogatepass")),
@@ -377,10 +369,6 @@ class Stager:
     def finish(self) -> StageResult:
         """Write what is pending and close the file."""
         self._flush()
-        self.conn.executemany(
-            "INSERT INTO t (t_idx, url) VALUES (?, ?)",
-            ((t_idx, url) for url, (t_idx, _) in self.targets.items()),
-        )
         self.conn.execute("COMMIT")
         self.conn.close()
         return StageResult(
@@ -405,67 +393,6 @@ def links_count(origins: Sequence[tuple[str, int]]) -> int:
     for file, _ in origins:
         per_file[file] = per_file.get(file, 0) + 1
     return max(per_file.values())
-
-
-def staged_record(
-    row: Sequence[Any],
-    targets: Sequence[str],
-    files: Sequence[tuple[str, str]],
-    line_offset: int = 0,
-) -> Backlink | MergedBacklink:
-    """A staged row (:data:`STAGE_COLUMNS` order) back as the record it was.
-
-    Parameters
-    ----------
-    targets, files : sequence
-        The stage's :attr:`StageResult.targets` and :attr:`StageResult.files`.
-    line_offset : int
-        Added to the line of a single record (a region's lines count from 1).
-    """
-    import json  # noqa: PLC0415 - only repeated keys are read back
-
-    (
-        source_url,
-        source_host,
-        source_domain,
-        t_idx,
-        anchor,
-        flags,
-        lost_date,
-        first_seen,
-        last_seen,
-        metric_name,
-        metric_value,
-        authority,
-        file_idx,
-        line,
-        vendors,
-        origins,
-        rel_seen,
-        lost_seen,
-        conflicts,
-    ) = row
-    target_url = targets[t_idx]
-    if vendors is None:
-        file, vendor = files[file_idx]
-        return Backlink(
-            source_url, source_host, source_domain, target_url, anchor, bool(flags & _FOLLOWED),
-            bool(flags & _NOFOLLOW), bool(flags & _UGC), bool(flags & _SPONSORED),
-            bool(flags & _IMAGE), bool(flags & _REL_REPORTED), bool(flags & _LOST),
-            lost_date or None, bool(flags & _LOST_REPORTED), first_seen or None,
-            last_seen or None, metric_name or None, None if metric_value < 0 else metric_value,
-            None if authority < 0 else authority, vendor, file, line + line_offset,
-        )  # fmt: skip
-    return MergedBacklink(
-        source_url, source_host, source_domain, target_url, anchor, bool(flags & _FOLLOWED),
-        bool(flags & _NOFOLLOW), bool(flags & _UGC), bool(flags & _SPONSORED),
-        bool(flags & _IMAGE), bool(flags & _REL_REPORTED), bool(flags & _LOST),
-        lost_date or None, bool(flags & _LOST_REPORTED), first_seen or None, last_seen or None,
-        metric_name or None, None if metric_value < 0 else metric_value,
-        None if authority < 0 else authority, tuple(json.loads(vendors)),
-        tuple((str(f), int(n)) for f, n in json.loads(origins)),
-        tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)

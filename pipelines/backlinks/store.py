@@ -222,17 +222,8 @@ _WRITE_COLUMNS: Final = (
     "conflicts",
     "authority_source",
 )
-# Templates: {table} is ``backlinks``, or the table an import builds to replace it.
-_INSERT: Final = (
-    f"INSERT INTO {{table}} ({', '.join(_WRITE_COLUMNS)}, id) "
-    f"VALUES ({', '.join('?' * (len(_WRITE_COLUMNS) + 1))})"
-)
 #: The key columns lead _WRITE_COLUMNS; a merge never changes them.
 _KEY_COLUMNS: Final = 4
-_UPDATE: Final = (
-    f"UPDATE {{table}} SET {', '.join(f'{c} = ?' for c in _WRITE_COLUMNS[_KEY_COLUMNS:])} "
-    "WHERE id = ?"
-)
 _READ_BACK: Final = (
     "id, source_url, source_host, source_domain, target_id, anchor, followed, nofollow, ugc, "
     "sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value, "
@@ -905,7 +896,6 @@ _INLINE_KEY: Final = re.compile(r",\s*UNIQUE\s*\(\s*source_url\s*,\s*target_id\s
 _KEY_INDEX: Final = (
     "CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON {table} (source_url, target_id)"
 )
-_CHUNK: Final = 900  # ids per query, below SQLite's parameter limit
 _METRIC_RANK: Final = {name: rank for rank, name in enumerate(METRIC_PREFERENCE)}
 _NO_METRIC_RANK: Final = len(METRIC_PREFERENCE)
 # Row values set from a correlated subquery: SQLite looks each id up (an
@@ -1198,11 +1188,11 @@ class _Import:
         new = [url for url in stage.targets if url not in targets]
         if new:
             targets.update(self.store.intern(new))
-        # The stage's target indexes to urls.id, matched by SQLite (thousands per stage).
+        # The stage's target indexes (its list's order) to urls.id, all known here.
         conn.execute("DELETE FROM temp.bl_map")
-        conn.execute(
-            "INSERT INTO temp.bl_map (t_idx, target_id) "
-            "SELECT t.t_idx, u.id FROM bl_stage.t t JOIN main.urls u ON u.url = t.url"
+        conn.executemany(
+            "INSERT INTO temp.bl_map (t_idx, target_id) VALUES (?, ?)",
+            enumerate([targets[url] for url in stage.targets]),
         )
         if self.stored and stage.rows:
             # Keys stored before the import: the unique index of `backlinks` finds them.
