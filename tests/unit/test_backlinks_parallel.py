@@ -13,7 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import random
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -153,13 +156,17 @@ def without_times(found: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("replace_second", [False, True])
+@pytest.mark.parametrize(
+    ("replace_second", "start"), [(False, "fork"), (True, "fork"), (False, "spawn")]
+)
 def test_regions_read_by_workers_store_what_one_process_stores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace_second: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace_second: bool, start: str
 ) -> None:
     files = write_exports(tmp_path)
     monkeypatch.setattr(store_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(store_module, "REGION_BYTES", 4096)
+    # Workers fork from a plain process, and start afresh (spawn) in a crawl's.
+    monkeypatch.setattr(store_module, "_worker_context", lambda: multiprocessing.get_context(start))
     found = []
     for workers in (1, 2):
         with CrawlStore(tmp_path / f"run-{workers}", create=True) as store:
@@ -220,3 +227,17 @@ def test_keys_that_share_a_hash_are_told_apart(
     monkeypatch.setattr(parsing, "zlib", Constant)
     assert run("colliding") == expected
     assert expected[2][1] > 1000  # the second import merged into stored rows
+
+
+def test_workers_fork_only_from_a_plain_process() -> None:
+    plain = store_module._worker_context().get_start_method()
+    if sys.platform == "linux" and "twisted.internet.reactor" not in sys.modules:
+        assert plain == "fork"
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:  # another thread (a crawl's): never fork
+        assert store_module._worker_context().get_start_method() == "spawn"
+    finally:
+        release.set()
+        other.join()
