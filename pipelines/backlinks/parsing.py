@@ -61,7 +61,7 @@ from pipelines.backlinks.model import (
     TargetPage,
     UnrecognisedExportError,
 )
-from pipelines.backlinks.urls import URL_SAFE_BYTES, ExportUrls, Site
+from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.backlinks.values import (
     CellValueError,
     parse_bool,
@@ -664,8 +664,7 @@ class ParsedExport:
         site_hosts = site.hosts if site is not None else frozenset()
         urls = self._urls
         source_of, domain_of = urls.url, urls.domain
-        url_safe, http_schemes = URL_SAFE_BYTES, ("https://", "http://")
-        host_ok, normal_host = urls.normal_hosts.get, urls.normal_host
+        normal, query_is_normal = urls.normal, urls.query_is_normal
         domains_known = urls.domains.get
         # Target cells already met on a kept row: (url, t_idx, crc).
         ready_targets: dict[str, tuple[str, int, int]] = {}
@@ -713,19 +712,16 @@ class ParsedExport:
                     )
                     continue
                 raw = cells[i_source]
-                data = raw.encode("utf-8", "surrogatepass")
-                # A URL already in normal form is its own normal form (the first
-                # test of ExportUrls.url, here without a regex): safe characters
-                # only (no query), http(s), a normal host, a path without "/.".
-                source_host = None
-                if not data.translate(None, url_safe) and raw.startswith(http_schemes):
-                    start = 8 if raw[4] == "s" else 7
-                    slash = raw.find("/", start)
-                    if slash > start and raw.find("/.", slash) < 0:
-                        host = raw[start:slash]
-                        if host_ok(host) or normal_host(host):
-                            source_url, source_host = raw, host
-                if source_host is None:
+                # A URL already in normal form is its own normal form (ExportUrls.url).
+                match = normal(raw)
+                if (
+                    match is not None
+                    and (path := match[2]) is not None
+                    and "/." not in path
+                    and ((query := match[3]) is None or query_is_normal(query))
+                ):
+                    source_url, source_host = raw, match[1]
+                else:
                     found = source_of(raw)
                     if found is None:
                         if raw.strip():
@@ -734,7 +730,6 @@ class ParsedExport:
                             reject(line, "source_missing", "no source URL")
                         continue
                     source_url, source_host = found
-                    data = source_url.encode("utf-8", "surrogatepass")
                 if source_host in site_hosts:
                     reject(
                         line,
@@ -818,6 +813,7 @@ class ParsedExport:
                 else:
                     _, t_idx, t_crc = ready
                 if add_key is not None:
+                    data = source_url.encode("utf-8", "surrogatepass")
                     add_key((crc32(data) << KEY_SHIFT) ^ adler32(data, t_crc))
                 if i_first >= 0:
                     cell = cells[i_first]

@@ -7,9 +7,8 @@ million-row export needs:
   vendor exports): a lower-case ``http(s)://host/path?query`` with only safe
   characters, no port, no dot segment, no empty or tracking parameter is
   returned as it is, which is what the normaliser would return (a property
-  test checks the two agree; the import's row loop makes the same test on a
-  URL without a query with ``bytes.translate``, :data:`URL_SAFE_BYTES` and
-  :meth:`ExportUrls.normal_host`, and another property test checks it);
+  test checks the two agree; the import's row loop makes the same test
+  inline, and another property test checks it);
 * memos for targets and hosts, which repeat on most rows;
 * URLs written without a scheme (``www.example.com/page``) read as ``http://``.
 """
@@ -23,7 +22,7 @@ from typing import Final
 
 from linkspider.urlnorm import UrlNormaliser, host_of, registrable_domain
 
-__all__ = ["URL_SAFE_BYTES", "ExportUrls", "Site"]
+__all__ = ["ExportUrls", "Site"]
 
 # Already normal: lower-case scheme and host, then a path and a query made of
 # characters the normaliser keeps as they are (no port, fragment or "%").
@@ -32,12 +31,6 @@ _NORMAL: Final = re.compile(
     r"(/[A-Za-z0-9\-._~/:@!$&'()*+,;=]*)?"
     r"(?:\?([A-Za-z0-9\-._~/:@!$&'()*+,;=?]+))?"
 )
-#: The bytes of a URL already in normal form without a query: _NORMAL's path
-#: characters (``bytes.translate`` deleting them leaves nothing of such a URL).
-URL_SAFE_BYTES: Final = (
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/:@!$&'()*+,;="
-)
-_NORMAL_HOST: Final = re.compile(r"[a-z0-9.\-]*[a-z0-9\-]")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _MEMO_LIMIT: Final = 200_000
 
@@ -59,8 +52,10 @@ class ExportUrls:
         self._targets: dict[str, tuple[str, str] | None] = {}
         #: Host -> registrable domain, as :meth:`domain` memoises it.
         self.domains: dict[str, str] = {}
-        #: Host -> whether it is a host _NORMAL accepts (:meth:`normal_host`).
-        self.normal_hosts: dict[str, bool] = {}
+        #: ``fullmatch`` of a URL in normal form but for its path (no ``/.``;
+        #: ``/`` when missing) and its query (:meth:`query_is_normal`): groups
+        #: host, path, query. The import's row loop tests URLs with it inline.
+        self.normal = _NORMAL.fullmatch
 
     def url(self, raw: str) -> tuple[str, str] | None:
         """Normalise one URL.
@@ -81,7 +76,7 @@ class ExportUrls:
             if path is None:
                 if query is None:
                     return raw + "/", match.group(1)
-            elif "/." not in path and (query is None or self._query_is_normal(query)):
+            elif "/." not in path and (query is None or self.query_is_normal(query)):
                 return raw, match.group(1)
         text = raw.strip()
         if text and not text.startswith("//") and _SCHEME.match(text) is None:
@@ -93,15 +88,7 @@ class ExportUrls:
             return None
         return url, host_of(url)
 
-    def normal_host(self, host: str) -> bool:
-        """Whether ``host`` is one :meth:`url` keeps as it is (lower case, no
-        port), memoised in :attr:`normal_hosts`."""
-        if len(self.normal_hosts) > _MEMO_LIMIT:
-            self.normal_hosts.clear()
-        found = self.normal_hosts[host] = _NORMAL_HOST.fullmatch(host) is not None
-        return found
-
-    def _query_is_normal(self, query: str) -> bool:
+    def query_is_normal(self, query: str) -> bool:
         """No empty parameter and no tracking parameter: the normaliser keeps it as it is."""
         if query[0] == "&" or query[-1] == "&" or "&&" in query:
             return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkspider.urlnorm import host_of, normalise_url
@@ -187,6 +187,12 @@ def test_site_from_urls() -> None:
     ),
     rest=URL_PARTS,
 )
+@example(scheme="https", host="www.example.org", rest="/a/./b")
+@example(scheme="https", host="www.example.org", rest="/a/../b")
+@example(scheme="http", host="www.example.org", rest="/a?utm_source=x&page=2")
+@example(scheme="http", host="www.example.org", rest="/a?page=2&&b=1")
+@example(scheme="https", host="www.example.org", rest="")
+@example(scheme="https", host="www.example.org", rest="/A%2fb#top")
 def test_the_row_loop_reads_source_urls_as_export_urls_does(
     scheme: str, host: str, rest: str
 ) -> None:
