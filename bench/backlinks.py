@@ -1,7 +1,7 @@
 """Benchmark: read and merge a 1,000,000-row Ahrefs export and a 500,000-row Semrush export.
 
     python bench/backlinks.py [--ahrefs-rows N] [--semrush-rows N] [--overlap 0.3]
-                              [--workers N] [--keep]
+                              [--workers N] [--keep] [--exports DIR]
 
 Generates the two exports in a temporary folder (Ahrefs in its "for Excel"
 form: UTF-16 LE with BOM, tab-separated, every field quoted; Semrush as UTF-8
@@ -10,10 +10,12 @@ them into a fresh crawl store in a child process (so that its figures are the
 import's own) with the importer's public entry point, and prints:
 
 * read, stage, copy: the exports read (in worker processes for large ones),
-  staged, copied into the new table and their repeated keys merged, as far
-  as that overlaps with reading;
-* the rest: the last merges, the key index, domains, known URLs, the swap;
-* store close: SQLite copies its write-ahead log into the store file;
+  staged, and copied into the new table, the records of keys met before set
+  aside;
+* the rest: those merged (in a worker) while the key index is built, the
+  merged rows written, domains, known URLs, the swap;
+* store close: SQLite copies what is left of its write-ahead log into the
+  store file (most of it was copied while the index was built);
 * end to end (files on disk to rows in the store file), rows/s, CPU seconds
   of the importing process and of the workers, and peak RSS of each.
 
@@ -28,6 +30,7 @@ import csv
 import json
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -165,6 +168,7 @@ def run_import(files: list[str], store_dir: str, workers: int | None) -> dict[st
         "multi_vendor": result.multi_vendor,
         "read_s": result.read_seconds,
         "rest_s": result.seconds - result.read_seconds,
+        **{f"{step}_s": seconds for step, seconds in result.timings.items()},
         "close_s": closed - imported,
         "total_s": closed - began,
         "cpu_main_s": _cpu_seconds(resource.RUSAGE_SELF),
@@ -181,17 +185,26 @@ def main() -> None:
     parser.add_argument("--overlap", type=float, default=0.3)
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument(
+        "--exports", type=Path, help="import the exports a run with --keep left in DIR"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         *files, store_dir = args.child
         print(json.dumps(run_import(files, store_dir, args.workers)))
         return
-    folder = Path(tempfile.mkdtemp(prefix="linkspider-bench-backlinks-"))
-    began = time.perf_counter()
-    ahrefs, semrush = generate(folder, args.ahrefs_rows, args.semrush_rows, args.overlap)
+    if args.exports:
+        folder = args.exports
+        ahrefs, semrush = folder / "ahrefs_1m_for_excel.csv", folder / "semrush_500k.csv"
+        shutil.rmtree(folder / "run", ignore_errors=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="linkspider-bench-backlinks-"))
+        began = time.perf_counter()
+        ahrefs, semrush = generate(folder, args.ahrefs_rows, args.semrush_rows, args.overlap)
+        print(f"generated in {time.perf_counter() - began:.1f} s")
     sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.0f} MiB" for p in (ahrefs, semrush))
-    print(f"generated in {time.perf_counter() - began:.1f} s: {sizes}")
+    print(f"exports              {sizes}")
     workers = [] if args.workers is None else ["--workers", str(args.workers)]
     child = subprocess.run(
         [sys.executable, __file__, *workers, "--child", str(ahrefs), str(semrush),
@@ -205,7 +218,11 @@ def main() -> None:
     print(f"rows read            {rows:,} ({f['kept']:,} kept)")
     print(f"merged backlinks     {f['merged']:,} ({f['multi_vendor']:,} seen by both vendors)")
     print(f"read, stage, copy    {f['read_s']:.1f} s")
-    print(f"the rest             {f['rest_s']:.1f} s (last merges, key index, domains, swap)")
+    print(
+        f"the rest             {f['rest_s']:.1f} s: merge repeated keys "
+        f"{f.get('merge_s', 0):.1f} s (worker) while indexing {f.get('index_s', 0):.1f} s, "
+        f"merged rows written {f.get('apply_s', 0):.1f} s, domains, known URLs, swap"
+    )
     print(f"store close          {f['close_s']:.1f} s (write-ahead log into the store file)")
     print(
         f"end to end           {f['total_s']:.1f} s  {rows / f['total_s']:,.0f} rows/s  "
@@ -215,7 +232,8 @@ def main() -> None:
         f"peak RSS             importing process {f['rss_main_mib']:.0f} MiB, "
         f"largest worker {f['rss_worker_mib']:.0f} MiB"
     )
-    if args.keep:
+    if args.keep or args.exports:
+        shutil.rmtree(folder / "run", ignore_errors=True)
         print(f"files kept in {folder}")
     else:
         for path in sorted(folder.rglob("*"), reverse=True):

@@ -32,8 +32,11 @@ How flags are read, per format (``ExportFormat.flags``):
 
 from __future__ import annotations
 
+import zlib
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Final, TypeVar
 
 from linkspider.urlnorm import UrlNormaliser, registrable_domain
@@ -69,9 +72,11 @@ from pipelines.backlinks.values import (
 )
 
 __all__ = [
+    "FLAG_BITS",
     "HEADER_SEARCH_ROWS",
     "ParsedExport",
     "Record",
+    "StageRow",
     "parse_backlinks",
     "parse_region",
     "problem_warning",
@@ -83,6 +88,21 @@ HEADER_SEARCH_ROWS: Final = 50
 DEFAULT_REJECT_DETAILS: Final = 1000
 
 Record = Backlink | ReferringDomain | TargetPage
+#: A link record as :meth:`ParsedExport.stage_rows` gives it.
+StageRow = tuple[str, str, str, int, str, int, str, str, str, str, float, float, int, int]
+#: The booleans in a :data:`StageRow`'s flags, bit 0 first.
+FLAG_BITS: Final = (
+    "followed",
+    "nofollow",
+    "ugc",
+    "sponsored",
+    "is_image",
+    "lost",
+    "rel_reported",
+    "lost_reported",
+)
+#: link_key: two 32-bit checksums in one non-negative int64.
+KEY_SHIFT: Final = 31
 _T = TypeVar("_T")
 _FALSY_FLAGS: Final = frozenset({"", "0", "false", "no", "n", "-"})
 # Columns whose unreadable value costs the row: yes/no flags.
@@ -104,6 +124,7 @@ _BOOL_CELLS: Final = {
     for cell in (word, word.upper(), word.capitalize())
 } | {"": False, "1": True, "0": False}
 _IMAGE_TYPE_CELLS: Final = frozenset({"image", "Image", "IMAGE"})
+_NO_METRIC: Final[tuple[str | None, float | None, float | None]] = (None, None, None)
 _LINK_TYPES: Final = frozenset({"hyperlink", "href", "ahref", "a", "link", "text"})
 _IMAGE_TYPES: Final = frozenset({"image", "img", "image link"})
 
@@ -165,7 +186,10 @@ class ParsedExport:
         self.header = header
         self.header_line = header_line
         self.report = ImportReport(file=file, format=fmt, header=header, header_line=header_line)
-        self._rows = rows
+        self._rows_in = rows
+        # Memos the row loop reads before calling the reader that fills them.
+        self._days: dict[str, dict[str, str]] = {}
+        self._metric_specs: list[tuple[int, str, str, dict[str, Any]]] = []
         self._line_of = line_of
         self._line_source = line_source
         self._next_line = header_line + 1
@@ -437,8 +461,9 @@ class ParsedExport:
         return url, "", ""
 
     def _day_reader(self, field_name: str) -> Callable[[str, int], str | None]:
-        """``(cell, line) -> ISO day``: memoised on the date part; problems are counted."""
-        days: dict[str, str] = {}
+        """``(cell, line) -> ISO day``: memoised on the date part (in ``self._days``,
+        which the row loop reads first); problems are counted."""
+        days: dict[str, str] = self._days.setdefault(field_name, {})
 
         def day(cell: str, line: int) -> str | None:
             if not cell:
@@ -468,8 +493,9 @@ class ParsedExport:
             for field_name, name in self.format.metrics
             if field_name in self._index
         ]
-        none: tuple[str | None, float | None, float | None] = (None, None, None)
+        none = _NO_METRIC
         bad = object()
+        self._metric_specs = specs
 
         def metric(
             cells: Sequence[str], line: int
@@ -495,7 +521,95 @@ class ParsedExport:
 
         return metric
 
+    def stage_rows(
+        self,
+        targets: dict[str, tuple[int, int]],
+        new_target: Callable[[str], tuple[int, int]],
+        file_idx: int,
+        keys: array[int] | None = None,
+    ) -> Iterator[StageRow]:
+        """The link records as plain rows, without an object per row (a bulk import's loop).
+
+        Parameters
+        ----------
+        targets : dict
+            Normalised target URL -> ``(t_idx, crc)``: the target's index in
+            the caller's list and ``zlib.crc32`` of its UTF-8 bytes.
+        new_target : callable
+            Adds a target met on a kept row for the first time to ``targets``
+            (and returns its entry).
+        file_idx : int
+            Put in every row.
+        keys : array, optional
+            When given, gets the key hash of each row
+            (:func:`pipelines.backlinks.staging.link_key`).
+
+        Returns
+        -------
+        iterator of tuple
+            :data:`StageRow`: ``(source_url, source_host, source_domain, t_idx,
+            anchor, flags, lost_date, first_seen, last_seen, metric_name,
+            metric_value, authority, file_idx, line)``; ``flags`` holds the
+            booleans (:data:`FLAG_BITS`), a missing text is ``""`` and a
+            missing metric ``-1.0`` (metrics are never negative).
+
+        Raises
+        ------
+        ValueError
+            For an export of referring domains or target pages.
+        """
+        if self.format.kind != KIND_LINKS:
+            raise ValueError(f"{self._file}: not an export of links")
+        if self._consumed:
+            raise RuntimeError("a ParsedExport can be iterated once")
+        self._consumed = True
+        return self._rows(targets, new_target, file_idx, keys)
+
     def _links(self, make: Callable[..., Any] = Backlink) -> Iterator[Any]:
+        """:class:`Backlink` records (or what ``make`` builds from their fields)."""
+        urls: list[str] = []
+        targets: dict[str, tuple[int, int]] = {}
+
+        def new_target(url: str) -> tuple[int, int]:
+            entry = targets[url] = (len(urls), 0)
+            urls.append(url)
+            return entry
+
+        vendor, file = self.format.vendor, self._file
+        for row in self._rows(targets, new_target, 0, None):
+            flags = row[5]
+            yield make(
+                row[0],
+                row[1],
+                row[2],
+                urls[row[3]],
+                row[4],
+                bool(flags & 1),
+                bool(flags & 2),
+                bool(flags & 4),
+                bool(flags & 8),
+                bool(flags & 16),
+                bool(flags & 64),
+                bool(flags & 32),
+                row[6] or None,
+                bool(flags & 128),
+                row[7] or None,
+                row[8] or None,
+                row[9] or None,
+                None if row[10] < 0 else row[10],
+                None if row[11] < 0 else row[11],
+                vendor,
+                file,
+                row[13],
+            )
+
+    def _rows(  # one loop per row of every export, kept flat
+        self,
+        target_ids: dict[str, tuple[int, int]],
+        new_target: Callable[[str], tuple[int, int]],
+        file_idx: int,
+        keys: array[int] | None,
+    ) -> Iterator[StageRow]:
         index = self._index
         fmt = self.format
         report = self.report
@@ -514,26 +628,74 @@ class ParsedExport:
             index.get("image", -1),
             index.get("type", -1),
         )
-        bools = _BOOL_CELLS
+        bools = _BOOL_CELLS.get
+        # The rel flags of the common layout, memoised on the cells that say them.
+        present = [i for i in (i_nofollow, i_ugc, i_sponsored, i_image, i_type) if i >= 0]
+        flag_cells = itemgetter(*present) if len(present) > 1 else (lambda c: (c[present[0]],))
+        rel_bits: dict[tuple[str, ...], int] = {}
+
+        def rel_bits_of(cells: Sequence[str]) -> int:
+            nofollow = bools(cells[i_nofollow])
+            ugc = bools(cells[i_ugc]) if i_ugc >= 0 else False
+            sponsored = bools(cells[i_sponsored]) if i_sponsored >= 0 else False
+            if nofollow is None or ugc is None or sponsored is None:
+                nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
+            else:
+                rel_reported = True
+                if i_image >= 0:
+                    image = bools(cells[i_image])
+                    is_image = parse_bool(cells[i_image]) if image is None else image
+                else:
+                    is_image = i_type >= 0 and cells[i_type] in _IMAGE_TYPE_CELLS
+            bits = (
+                (not (nofollow or ugc or sponsored))
+                | nofollow << 1
+                | ugc << 2
+                | sponsored << 3
+                | is_image << 4
+                | rel_reported << 6
+            )
+            if len(rel_bits) < 10_000:
+                rel_bits[flag_cells(cells)] = bits
+            return bits
+
         assumed_url = self._assumed[0] if self._assumed is not None else None
         site = self._site
         site_hosts = site.hosts if site is not None else frozenset()
         urls = self._urls
         source_of, domain_of = urls.url, urls.domain
+        normal, query_is_normal = urls.normal, urls.query_is_normal
+        domains_known = urls.domains.get
+        # Target cells already met on a kept row: (url, t_idx, crc).
+        ready_targets: dict[str, tuple[str, int, int]] = {}
+        ready_target = ready_targets.get
         targets: dict[str, tuple[str, str, str]] = {}
         target_entry = self._target_entry
+        known_target = target_ids.get
         flags_of, lost_of = self._flag_reader(), self._lost_reader()
+        # Lost status read inline when it is a date and/or a yes/no column.
+        i_lost, i_lost_date = index.get("lost", -1), index.get("lost_date", -1)
+        inline_lost = index.get("status", -1) < 0 and index.get("flag_deleted", -1) < 0
+        lost_reported = i_lost >= 0 or i_lost_date >= 0 or not inline_lost
+        date_of = self._date
         metric_of = self._metric_reader()
+        # The first metric's memo, read before the reader that fills it.
+        memo: dict[str, Any] = self._metric_specs[0][3] if self._metric_specs else {}
+        i_metric = self._metric_specs[0][0] if self._metric_specs else -1
+        metric_memo = memo.get
         first_of, last_of = self._day_reader("first_seen"), self._day_reader("last_seen")
+        first_days, last_days = self._days["first_seen"], self._days["last_seen"]
         line_source = self._line_source
         next_line = self.header_line
-        vendor, file = fmt.vendor, self._file
         domains = report.referring_domains
+        add_domain = domains.add
         bad_lines = self._bad_lines
         reject = self._reject
+        add_key = keys.append if keys is not None else None
+        crc32, adler32 = zlib.crc32, zlib.adler32
         kept = lost_count = nofollow_count = read = 0
         try:
-            for cells in self._rows:
+            for cells in self._rows_in:
                 read += 1
                 if line_source is not None:
                     line = line_source.line_num
@@ -550,14 +712,24 @@ class ParsedExport:
                     )
                     continue
                 raw = cells[i_source]
-                found = source_of(raw)
-                if found is None:
-                    if raw.strip():
-                        reject(line, "source_url", f"unparsable source URL {_short(raw)}")
-                    else:
-                        reject(line, "source_missing", "no source URL")
-                    continue
-                source_url, source_host = found
+                # A URL already in normal form is its own normal form (ExportUrls.url).
+                match = normal(raw)
+                if (
+                    match is not None
+                    and (path := match[2]) is not None
+                    and "/." not in path
+                    and ((query := match[3]) is None or query_is_normal(query))
+                ):
+                    source_url, source_host = raw, match[1]
+                else:
+                    found = source_of(raw)
+                    if found is None:
+                        if raw.strip():
+                            reject(line, "source_url", f"unparsable source URL {_short(raw)}")
+                        else:
+                            reject(line, "source_missing", "no source URL")
+                        continue
+                    source_url, source_host = found
                 if source_host in site_hosts:
                     reject(
                         line,
@@ -566,36 +738,54 @@ class ParsedExport:
                         "(an internal link, not a backlink)",
                     )
                     continue
+                ready = None
                 if assumed_url is None:
                     raw = cells[i_target]
-                    entry = targets.get(raw)
-                    if entry is None:
-                        entry = target_entry(raw)
-                        if len(targets) < 200_000:
-                            targets[raw] = entry
-                    target_url, code, reason = entry
-                    if code:
-                        reject(line, code, reason)
-                        continue
+                    ready = ready_target(raw)
+                    if ready is None:
+                        entry = targets.get(raw)
+                        if entry is None:
+                            entry = target_entry(raw)
+                            if len(targets) < 200_000:
+                                targets[raw] = entry
+                        target_url, code, reason = entry
+                        if code:
+                            reject(line, code, reason)
+                            continue
+                    else:
+                        target_url = ready[0]
                 else:
                     target_url = assumed_url
                 try:
                     if inline_flags:
-                        nofollow = bools.get(cells[i_nofollow])
-                        ugc = bools.get(cells[i_ugc]) if i_ugc >= 0 else False
-                        sponsored = bools.get(cells[i_sponsored]) if i_sponsored >= 0 else False
-                        if nofollow is None or ugc is None or sponsored is None:
-                            nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
-                        else:
-                            rel_reported = True
-                            if i_image >= 0:
-                                image = bools.get(cells[i_image])
-                                is_image = parse_bool(cells[i_image]) if image is None else image
-                            else:
-                                is_image = i_type >= 0 and cells[i_type] in _IMAGE_TYPE_CELLS
+                        rel = rel_bits.get(flag_cells(cells))
+                        if rel is None:
+                            rel = rel_bits_of(cells)
                     else:
                         nofollow, ugc, sponsored, is_image, rel_reported = flags_of(cells)
-                    lost, lost_date, lost_reported = lost_of(cells, line)
+                        rel = (
+                            (not (nofollow or ugc or sponsored))
+                            | nofollow << 1
+                            | ugc << 2
+                            | sponsored << 3
+                            | is_image << 4
+                            | rel_reported << 6
+                        )
+                    if inline_lost:  # as _lost_reader reads it
+                        lost, lost_date = False, None
+                        if i_lost_date >= 0 and (cell := cells[i_lost_date]):
+                            lost_date = date_of(cells, i_lost_date, "lost_date", line)
+                            lost = lost_date is not None or bool(cell.strip())
+                        if i_lost >= 0:
+                            said = bools(cells[i_lost])
+                            if said is None:
+                                said = parse_bool(cells[i_lost])
+                            if said:
+                                lost = True
+                        if not lost:
+                            lost_date = None
+                    else:
+                        lost, lost_date, lost_reported = lost_of(cells, line)
                 except CellValueError as problem:
                     reject(line, "value", self._explain(cells, problem))
                     continue
@@ -605,37 +795,54 @@ class ParsedExport:
                 anchor = cells[i_anchor].strip() if i_anchor >= 0 else ""
                 if not anchor and i_alt >= 0:
                     anchor = cells[i_alt].strip()
-                metric_name, metric_value, authority = metric_of(cells, line)
-                followed = not (nofollow or ugc or sponsored)
-                source_domain = domain_of(source_host)
+                metric = metric_memo(cells[i_metric]) if i_metric >= 0 else None
+                if metric is None or metric is _NO_METRIC:
+                    metric = metric_of(cells, line)
+                metric_name, metric_value, authority = metric
+                source_domain = domains_known(source_host) or domain_of(source_host)
                 kept += 1
                 if lost:
                     lost_count += 1
-                if not followed:
+                if not rel & 1:
                     nofollow_count += 1
-                domains.add(source_domain)
-                yield make(
+                add_domain(source_domain)
+                if ready is None:
+                    t_idx, t_crc = known_target(target_url) or new_target(target_url)
+                    if assumed_url is None and len(ready_targets) < 200_000:
+                        ready_targets[raw] = (target_url, t_idx, t_crc)
+                else:
+                    _, t_idx, t_crc = ready
+                if add_key is not None:
+                    data = source_url.encode("utf-8", "surrogatepass")
+                    add_key((crc32(data) << KEY_SHIFT) ^ adler32(data, t_crc))
+                if i_first >= 0:
+                    cell = cells[i_first]
+                    first = first_days.get(cell[:10])
+                    if first is None or (len(cell) != 10 and cell[10] not in " T"):
+                        first = first_of(cell, line) or ""
+                else:
+                    first = ""
+                if i_last >= 0:
+                    cell = cells[i_last]
+                    last = last_days.get(cell[:10])
+                    if last is None or (len(cell) != 10 and cell[10] not in " T"):
+                        last = last_of(cell, line) or ""
+                else:
+                    last = ""
+                yield (
                     source_url,
                     source_host,
                     source_domain,
-                    target_url,
+                    t_idx,
                     anchor,
-                    followed,
-                    nofollow,
-                    ugc,
-                    sponsored,
-                    is_image,
-                    rel_reported,
-                    lost,
-                    lost_date,
-                    lost_reported,
-                    first_of(cells[i_first], line) if i_first >= 0 else None,
-                    last_of(cells[i_last], line) if i_last >= 0 else None,
-                    metric_name,
-                    metric_value,
-                    authority,
-                    vendor,
-                    file,
+                    rel | lost << 5 | lost_reported << 7,
+                    lost_date or "",
+                    first,
+                    last,
+                    metric_name or "",
+                    -1.0 if metric_value is None else metric_value,
+                    -1.0 if authority is None else authority,
+                    file_idx,
                     line,
                 )
         finally:
@@ -660,7 +867,7 @@ class ParsedExport:
         site = self._site
         read = kept = lost_count = 0
         try:
-            for cells in self._rows:
+            for cells in self._rows_in:
                 line = self._line()
                 read += 1
                 if self._bad_lines:
@@ -721,7 +928,7 @@ class ParsedExport:
         i_links, i_domains = index.get("links", -1), index.get("domains", -1)
         read = kept = 0
         try:
-            for cells in self._rows:
+            for cells in self._rows_in:
                 line = self._line()
                 read += 1
                 if self._bad_lines:

@@ -2,10 +2,12 @@
 
 An import first writes the link records it reads to a *stage*: a SQLite file
 of its own (no journal, no sync: it is thrown away after the import, so it
-never needs to survive a crash), one narrow row per record, with the target
-URL and the file as small integers. The store then copies a stage into the
-``backlinks`` table with one ``INSERT ... SELECT`` (SQLite's own loop, no
-Python per row) and merges the records whose key it has seen before
+never needs to survive a crash), one narrow row per record as the parser's
+row loop gives it (:meth:`~pipelines.backlinks.parsing.ParsedExport.stage_rows`:
+no record object per row), with the target URL and the file as small
+integers. The store then copies a stage into the ``backlinks`` table with one
+``INSERT ... SELECT`` (SQLite's own loop, no Python per row), which makes the
+backlinks columns of it, and merges the records whose key it has seen before
 (:mod:`pipelines.backlinks.store`).
 
 Large exports are read in *regions* (:meth:`BacklinkFile.regions`), each
@@ -42,7 +44,14 @@ from pipelines.backlinks.model import (
     ReferringDomain,
     TargetPage,
 )
-from pipelines.backlinks.parsing import ParsedExport, Record, parse_backlinks, parse_region
+from pipelines.backlinks.parsing import (
+    FLAG_BITS,
+    KEY_SHIFT,
+    ParsedExport,
+    Record,
+    parse_backlinks,
+    parse_region,
+)
 from pipelines.backlinks.reading import BacklinkFile
 from pipelines.backlinks.urls import ExportUrls, Site
 
@@ -58,59 +67,40 @@ __all__ = [
     "stage_region",
 ]
 
-# Flag bits of a staged record, in the order of the backlinks columns they fill.
+# Flag bits of a staged record, in the order of FLAG_BITS (the backlinks columns they fill).
 _FOLLOWED, _NOFOLLOW, _UGC, _SPONSORED, _IMAGE, _LOST, _REL_REPORTED, _LOST_REPORTED = (
     1 << i for i in range(8)
-)
-#: Column names of the flag bits, bit 0 first.
-FLAG_BITS: Final = (
-    "followed",
-    "nofollow",
-    "ugc",
-    "sponsored",
-    "is_image",
-    "lost",
-    "rel_reported",
-    "lost_reported",
 )
 
 _SCHEMA: Final = """
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
--- The backlinks columns, as the store will hold them, but for target_id (the
--- target's index in t), vendors and origins (NULL: made from f and the line
--- when copied, since a region's lines are not yet absolute).
+-- One row per link record, in reading order: a StageRow as parsing gives it
+-- (the store's copy turns it into a backlinks row, see store._COPY), and for
+-- a record merged before staging (write_backlinks) what merging adds.
 CREATE TABLE s (
-    source_url       TEXT NOT NULL,
-    source_host      TEXT NOT NULL,
-    source_domain    TEXT NOT NULL,
-    t_idx            INTEGER NOT NULL,
-    anchor           TEXT NOT NULL,
-    followed         INTEGER NOT NULL,
-    nofollow         INTEGER NOT NULL,
-    ugc              INTEGER NOT NULL,
-    sponsored        INTEGER NOT NULL,
-    is_image         INTEGER NOT NULL,
-    lost             INTEGER NOT NULL,
-    lost_date        TEXT,
-    first_seen       TEXT,
-    last_seen        TEXT,
-    metric_name      TEXT,
-    metric_value     REAL,
-    authority        REAL,
-    vendors          TEXT,               -- merged records only
-    origins          TEXT,               -- merged records only
-    rel_reported     INTEGER NOT NULL,
-    lost_reported    INTEGER NOT NULL,
-    rel_seen         TEXT,
-    lost_seen        TEXT,
-    links            INTEGER NOT NULL,
-    conflicts        TEXT,
-    authority_source TEXT,
-    file_idx         INTEGER NOT NULL,   -- f.file_idx
-    line             INTEGER NOT NULL    -- from the region's first line
+    source_url     TEXT NOT NULL,
+    source_host    TEXT NOT NULL,
+    source_domain  TEXT NOT NULL,
+    t_idx          INTEGER NOT NULL,     -- the target's index in StageResult.targets
+    anchor         TEXT NOT NULL,
+    flags          INTEGER NOT NULL,     -- parsing.FLAG_BITS
+    lost_date      TEXT NOT NULL,        -- '' when missing
+    first_seen     TEXT NOT NULL,        -- ''
+    last_seen      TEXT NOT NULL,        -- ''
+    metric_name    TEXT NOT NULL,        -- ''
+    metric_value   REAL NOT NULL,        -- -1 when missing (metrics are never negative)
+    authority      REAL NOT NULL,        -- -1
+    file_idx       INTEGER NOT NULL,     -- f.file_idx
+    line           INTEGER NOT NULL,     -- from the region's first line
+    -- merged records only (NULL for a single record):
+    vendors        TEXT,
+    origins        TEXT,
+    rel_seen       TEXT,
+    lost_seen      TEXT,
+    links          INTEGER,
+    conflicts      TEXT
 );
-CREATE TABLE t (t_idx INTEGER PRIMARY KEY, url TEXT NOT NULL);
 CREATE TABLE f (
     file_idx  INTEGER PRIMARY KEY,
     file      TEXT NOT NULL,
@@ -119,39 +109,21 @@ CREATE TABLE f (
     origin    TEXT NOT NULL              -- JSON '[["file",': + line + ']]' = origins
 );
 """
-# A single record is bound as 14 values (the flags packed in one integer, a
-# missing value as '' or -1: metrics are never negative) and SQLite works out
-# the columns: sqlite3 binds None through its adapter lookup, several times
-# slower than a str or a float (measured: 0.75 us of 3 us per row), and every
-# bound value costs more than an expression.
+# A single record is its StageRow as it is: 14 plain values, no expression (the
+# copy into the store computes the columns); sqlite3 binds int, float and str
+# directly, None through its adapter lookup (slower), hence '' and -1.
 _INSERT_ONE: Final = """
-INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc,
-    sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value,
-    authority, rel_reported, lost_reported, rel_seen, lost_seen, links, authority_source,
-    file_idx, line)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6 & 1, (?6 >> 1) & 1, (?6 >> 2) & 1, (?6 >> 3) & 1,
-    (?6 >> 4) & 1, (?6 >> 5) & 1, nullif(?7, ''), nullif(?8, ''), nullif(?9, ''),
-    nullif(?10, ''), nullif(?11, -1), nullif(?12, -1), (?6 >> 6) & 1, (?6 >> 7) & 1,
-    CASE WHEN (?6 >> 6) & 1 THEN coalesce(nullif(?9, ''), nullif(?8, '')) END,
-    CASE WHEN (?6 >> 7) & 1 THEN coalesce(nullif(max(?9, ?7), ''), nullif(?8, '')) END,
-    1, CASE WHEN ?12 >= 0 THEN 'link' END, ?13, ?14)
+INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, lost_date,
+    first_seen, last_seen, metric_name, metric_value, authority, file_idx, line)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_MERGED: Final = """
-INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc,
-    sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value,
-    authority, vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, links,
-    conflicts, authority_source, file_idx, line)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, lost_date,
+    first_seen, last_seen, metric_name, metric_value, authority, file_idx, line, vendors,
+    origins, rel_seen, lost_seen, links, conflicts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-#: Columns read back for a staged record (:func:`staged_record`).
-STAGE_COLUMNS: Final = (
-    "source_url, source_host, source_domain, t_idx, anchor, followed, nofollow, ugc, sponsored, "
-    "is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value, authority, "
-    "vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, conflicts, file_idx, "
-    "line"
-)
 _BATCH: Final = 10_000
-_KEY_SHIFT: Final = 31  # two 32-bit CRCs in one non-negative int64
 
 
 def link_key(source_url: str, target_crc: int) -> int:
@@ -174,7 +146,7 @@ def link_key(source_url: str, target_crc: int) -> int:
         keys before merging.
     """
     data = source_url.encode("utf-8", "surrogatepass")
-    return (zlib.crc32(data) << _KEY_SHIFT) ^ zlib.adler32(data, target_crc)
+    return (zlib.crc32(data) << KEY_SHIFT) ^ zlib.adler32(data, target_crc)
 
 
 def _json(value: Any) -> str:
@@ -257,19 +229,20 @@ class Stager:
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.executescript(_SCHEMA)
         self.conn.execute("BEGIN")
-        self.targets: dict[str, int] = {}
-        self._target_crcs: list[int] = []
+        #: Target URL -> (t_idx, crc32 of its UTF-8), in the order first met.
+        self.targets: dict[str, tuple[int, int]] = {}
         self.files: dict[tuple[str, str], int] = {}
         self.rows = 0
         self.keys = array("q")
         self.others: list[Record] = []
         self._batch: list[tuple[Any, ...]] = []
 
-    def _t_idx(self, url: str) -> int:
-        t_idx = self.targets[url] = len(self.targets)
-        self._target_crcs.append(zlib.crc32(url.encode("utf-8", "surrogatepass")))
-        self.conn.execute("INSERT INTO t (t_idx, url) VALUES (?, ?)", (t_idx, url))
-        return t_idx
+    def _target(self, url: str) -> tuple[int, int]:
+        entry = self.targets[url] = (
+            len(self.targets),
+            zlib.crc32(url.encode("utf-8", "surrogatepass")),
+        )
+        return entry
 
     def _file_idx(self, file: str, vendor: str) -> int:
         f_idx = self.files[file, vendor] = len(self.files)
@@ -285,46 +258,27 @@ class Stager:
         merger: BacklinkMerger | None = None,
     ) -> None:
         """Stage link records; referring domains and target pages go to ``merger``
-        (or to :attr:`StageResult.others` without one).
-
-        The loop runs once per row of every export: the common record (a
-        :class:`Backlink`) is staged inline.
-        """
-        targets, files, crcs = self.targets, self.files, self._target_crcs
-        batch, keys = self._batch, self.keys
-        append, key_append = batch.append, keys.append
-        crc32, adler32 = zlib.crc32, zlib.adler32
-        shift = _KEY_SHIFT
+        (or to :attr:`StageResult.others` without one)."""
+        targets, files = self.targets, self.files
+        batch, key_append = self._batch, self.keys.append
         count = 0
         for r in records:
             if type(r) is not Backlink:
                 self._other(r, merger)
                 continue
-            target = r.target_url
-            t_idx = targets.get(target)
-            if t_idx is None:
-                t_idx = self._t_idx(target)
+            t_idx, t_crc = targets.get(r.target_url) or self._target(r.target_url)
             f_idx = files.get((r.file, r.vendor))
             if f_idx is None:
                 f_idx = self._file_idx(r.file, r.vendor)
-            source = r.source_url
-            data = source.encode("utf-8", "surrogatepass")
-            key_append((crc32(data) << shift) ^ adler32(data, crcs[t_idx]))
-            append(
+            key_append(link_key(r.source_url, t_crc))
+            batch.append(
                 (
-                    source,
+                    r.source_url,
                     r.source_host,
                     r.source_domain,
                     t_idx,
                     r.anchor,
-                    (_FOLLOWED if r.followed else 0)
-                    | (_NOFOLLOW if r.nofollow else 0)
-                    | (_UGC if r.ugc else 0)
-                    | (_SPONSORED if r.sponsored else 0)
-                    | (_IMAGE if r.is_image else 0)
-                    | (_LOST if r.lost else 0)
-                    | (_REL_REPORTED if r.rel_reported else 0)
-                    | (_LOST_REPORTED if r.lost_reported else 0),
+                    _flags(r),
                     r.lost_date or "",
                     r.first_seen or "",
                     r.last_seen or "",
@@ -342,51 +296,20 @@ class Stager:
         self.rows += count
 
     def add_export(self, parsed: ParsedExport, merger: BacklinkMerger | None = None) -> None:
-        """Stage what an export holds; its links without a :class:`Backlink` per row."""
+        """Stage what an export holds; its links as plain rows (:meth:`ParsedExport.stage_rows`)."""
         if parsed.format.kind != KIND_LINKS:
             self.add(parsed, merger)
             return
-        targets, crcs, new_target = self.targets, self._target_crcs, self._t_idx
-        key_append = self.keys.append
-        crc32, adler32 = zlib.crc32, zlib.adler32
-        shift = _KEY_SHIFT
         f_idx = self.files.get((parsed.report.file, parsed.format.vendor))
         if f_idx is None:
             f_idx = self._file_idx(parsed.report.file, parsed.format.vendor)
-
-        def stage_row(  # noqa: PLR0917 - Backlink's fields, in order (ParsedExport.links_as)
-            source_url: str, source_host: str, source_domain: str, target_url: str,
-            anchor: str, followed: bool, nofollow: bool, ugc: bool, sponsored: bool,
-            is_image: bool, rel_reported: bool, lost: bool, lost_date: str | None,
-            lost_reported: bool, first_seen: str | None, last_seen: str | None,
-            metric_name: str | None, metric_value: float | None, authority: float | None,
-            vendor: str, file: str, line: int,
-        ) -> tuple[Any, ...]:  # fmt: skip
-            t_idx = targets.get(target_url)
-            if t_idx is None:
-                t_idx = new_target(target_url)
-            data = source_url.encode("utf-8", "surrogatepass")
-            key_append((crc32(data) << shift) ^ adler32(data, crcs[t_idx]))
-            return (
-                source_url, source_host, source_domain, t_idx, anchor,
-                followed | nofollow << 1 | ugc << 2 | sponsored << 3 | is_image << 4
-                | lost << 5 | rel_reported << 6 | lost_reported << 7,
-                lost_date or "", first_seen or "", last_seen or "", metric_name or "",
-                -1.0 if metric_value is None else metric_value,
-                -1.0 if authority is None else authority,
-                f_idx, line,
-            )  # fmt: skip
-
-        batch = self._batch
-        append = batch.append
-        count = 0
-        for row in parsed.links_as(stage_row):
-            append(row)
-            count += 1
-            if len(batch) >= _BATCH:
-                self.conn.executemany(_INSERT_ONE, batch)
-                batch.clear()
-        self.rows += count
+        self._flush()
+        before = len(self.keys)
+        # sqlite3 takes the rows from the generator: no list of them is built.
+        self.conn.executemany(
+            _INSERT_ONE, parsed.stage_rows(self.targets, self._target, f_idx, self.keys)
+        )
+        self.rows += len(self.keys) - before
 
     def _other(self, record: Record | MergedBacklink, merger: BacklinkMerger | None) -> None:
         if isinstance(record, MergedBacklink):
@@ -404,15 +327,13 @@ class Stager:
     def _add_merged(self, r: MergedBacklink) -> None:
         """Stage an already merged record (from a :class:`BacklinkMerger`)."""
         self._flush()
-        t_idx = self.targets.get(r.target_url)
-        if t_idx is None:
-            t_idx = self._t_idx(r.target_url)
+        t_idx, t_crc = self.targets.get(r.target_url) or self._target(r.target_url)
         file, line = r.origins[0] if r.origins else ("", 0)
         vendor = r.vendors[0] if r.vendors else ""
         f_idx = self.files.get((file, vendor))
         if f_idx is None:
             f_idx = self._file_idx(file, vendor)
-        self.keys.append(link_key(r.source_url, self._target_crcs[t_idx]))
+        self.keys.append(link_key(r.source_url, t_crc))
         self.conn.execute(
             _INSERT_MERGED,
             (
@@ -421,29 +342,21 @@ class Stager:
                 r.source_domain,
                 t_idx,
                 r.anchor,
-                int(r.followed),
-                int(r.nofollow),
-                int(r.ugc),
-                int(r.sponsored),
-                int(r.is_image),
-                int(r.lost),
-                r.lost_date,
-                r.first_seen,
-                r.last_seen,
-                r.metric_name,
-                r.metric_value,
-                r.authority,
+                _flags(r),
+                r.lost_date or "",
+                r.first_seen or "",
+                r.last_seen or "",
+                r.metric_name or "",
+                -1.0 if r.metric_value is None else r.metric_value,
+                -1.0 if r.authority is None else r.authority,
+                f_idx,
+                line,
                 _json(list(r.vendors)),
                 _json([list(o) for o in r.origins]),
-                int(r.rel_reported),
-                int(r.lost_reported),
                 r.rel_seen,
                 r.lost_seen,
                 links_count(r.origins),
                 _json(list(r.conflicts)) if r.conflicts else None,
-                None if r.authority is None else "link",
-                f_idx,
-                line,
             ),
         )
         self.rows += 1
@@ -480,70 +393,6 @@ def links_count(origins: Sequence[tuple[str, int]]) -> int:
     for file, _ in origins:
         per_file[file] = per_file.get(file, 0) + 1
     return max(per_file.values())
-
-
-def staged_record(
-    row: Sequence[Any],
-    targets: Sequence[str],
-    files: Sequence[tuple[str, str]],
-    line_offset: int = 0,
-) -> Backlink | MergedBacklink:
-    """A staged row (:data:`STAGE_COLUMNS` order) back as the record it was.
-
-    Parameters
-    ----------
-    targets, files : sequence
-        The stage's :attr:`StageResult.targets` and :attr:`StageResult.files`.
-    line_offset : int
-        Added to the line of a single record (a region's lines count from 1).
-    """
-    import json  # noqa: PLC0415 - only repeated keys are read back
-
-    (
-        source_url,
-        source_host,
-        source_domain,
-        t_idx,
-        anchor,
-        followed,
-        nofollow,
-        ugc,
-        sponsored,
-        is_image,
-        lost,
-        lost_date,
-        first_seen,
-        last_seen,
-        metric_name,
-        metric_value,
-        authority,
-        vendors,
-        origins,
-        rel_reported,
-        lost_reported,
-        rel_seen,
-        lost_seen,
-        conflicts,
-        file_idx,
-        line,
-    ) = row
-    target_url = targets[t_idx]
-    if vendors is None:
-        file, vendor = files[file_idx]
-        return Backlink(
-            source_url, source_host, source_domain, target_url, anchor, bool(followed),
-            bool(nofollow), bool(ugc), bool(sponsored), bool(is_image), bool(rel_reported),
-            bool(lost), lost_date, bool(lost_reported), first_seen, last_seen, metric_name,
-            metric_value, authority, vendor, file, line + line_offset,
-        )  # fmt: skip
-    return MergedBacklink(
-        source_url, source_host, source_domain, target_url, anchor, bool(followed),
-        bool(nofollow), bool(ugc), bool(sponsored), bool(is_image), bool(rel_reported),
-        bool(lost), lost_date, bool(lost_reported), first_seen, last_seen, metric_name,
-        metric_value, authority, tuple(json.loads(vendors)),
-        tuple((str(f), int(n)) for f, n in json.loads(origins)),
-        tuple(json.loads(conflicts)) if conflicts else (), rel_seen, lost_seen,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ million-row export needs:
   vendor exports): a lower-case ``http(s)://host/path?query`` with only safe
   characters, no port, no dot segment, no empty or tracking parameter is
   returned as it is, which is what the normaliser would return (a property
-  test checks the two agree);
+  test checks the two agree; the import's row loop makes the same test
+  inline, and another property test checks it);
 * memos for targets and hosts, which repeat on most rows;
 * URLs written without a scheme (``www.example.com/page``) read as ``http://``.
 """
@@ -49,7 +50,12 @@ class ExportUrls:
         self._tracking_exact = frozenset(p.lower() for p in params if not p.endswith("*"))
         self._tracking_prefixes = tuple(p[:-1].lower() for p in params if p.endswith("*"))
         self._targets: dict[str, tuple[str, str] | None] = {}
-        self._domains: dict[str, str] = {}
+        #: Host -> registrable domain, as :meth:`domain` memoises it.
+        self.domains: dict[str, str] = {}
+        #: ``fullmatch`` of a URL in normal form but for its path (no ``/.``;
+        #: ``/`` when missing) and its query (:meth:`query_is_normal`): groups
+        #: host, path, query. The import's row loop tests URLs with it inline.
+        self.normal = _NORMAL.fullmatch
 
     def url(self, raw: str) -> tuple[str, str] | None:
         """Normalise one URL.
@@ -70,7 +76,7 @@ class ExportUrls:
             if path is None:
                 if query is None:
                     return raw + "/", match.group(1)
-            elif "/." not in path and (query is None or self._query_is_normal(query)):
+            elif "/." not in path and (query is None or self.query_is_normal(query)):
                 return raw, match.group(1)
         text = raw.strip()
         if text and not text.startswith("//") and _SCHEME.match(text) is None:
@@ -82,7 +88,7 @@ class ExportUrls:
             return None
         return url, host_of(url)
 
-    def _query_is_normal(self, query: str) -> bool:
+    def query_is_normal(self, query: str) -> bool:
         """No empty parameter and no tracking parameter: the normaliser keeps it as it is."""
         if query[0] == "&" or query[-1] == "&" or "&&" in query:
             return False
@@ -106,11 +112,11 @@ class ExportUrls:
     def domain(self, host: str) -> str:
         """Registrable domain of a host (Public Suffix List), memoised."""
         try:
-            return self._domains[host]
+            return self.domains[host]
         except KeyError:
-            if len(self._domains) > _MEMO_LIMIT:
-                self._domains.clear()
-            found = self._domains[host] = registrable_domain(host)
+            if len(self.domains) > _MEMO_LIMIT:
+                self.domains.clear()
+            found = self.domains[host] = registrable_domain(host)
             return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from pipelines.backlinks import Backlink, BacklinkMerger, MergedBacklink, merge_backlinks
 from pipelines.backlinks.merging import MergedDomain, merge_domains, merge_records, richness
 from pipelines.backlinks.model import ReferringDomain
+from pipelines.backlinks.store import _RowMaker, _RowMerge, _StoredRows
 
 SOURCE = "https://www.kitchenreview.com/best-kettles"
 TARGET = "https://www.example.com/kettles/"
@@ -206,3 +208,79 @@ def test_domains_merge_best_metric_and_largest_counts() -> None:
         5,
     )
     assert merged.vendors == ("ahrefs", "gsc") and merged.lost is False
+
+
+_DAYS = st.one_of(st.none(), st.sampled_from(["2024-01-10", "2025-06-01", "2026-04-01"]))
+_METRICS = st.sampled_from(
+    [
+        (None, None, None),
+        ("DR", 71.0, 0.71),
+        ("AS", 40.0, 0.4),
+        ("UR", 12.0, 0.12),
+        ("DR", None, None),
+        ("XX", 5.0, 0.05),
+    ]
+)
+_ORIGINS = st.lists(
+    st.tuples(st.sampled_from(["a.csv", "b.csv", 'odd "[name].csv']), st.integers(2, 4)),
+    min_size=1,
+    max_size=3,
+    unique=True,
+).map(lambda pairs: json.dumps([list(p) for p in pairs], separators=(",", ":")))
+
+
+@st.composite
+def stored_rows(draw: st.DrawFn) -> tuple[Any, ...]:
+    """A stored backlinks row (store._RECORD_COLUMNS), any mix of what it can say."""
+    return (
+        SOURCE,
+        "www.kitchenreview.com",
+        "kitchenreview.com",
+        7,
+        draw(st.sampled_from([None, "", "kettles", "tea"])),
+        *draw(st.tuples(*[st.integers(0, 1)] * 6)),  # followed ... is_image, lost
+        draw(_DAYS),  # lost_date
+        draw(_DAYS),  # first_seen
+        draw(_DAYS),  # last_seen
+        *draw(_METRICS),
+        draw(st.sampled_from(['["ahrefs"]', '["semrush"]', '["ahrefs","semrush"]', '["gsc"]'])),
+        draw(_ORIGINS),
+        draw(st.integers(0, 1)),  # rel_reported
+        draw(st.integers(0, 1)),  # lost_reported
+        draw(_DAYS),  # rel_seen
+        draw(_DAYS),  # lost_seen
+        draw(st.sampled_from([None, '["followed"]', '["lost"]', '["followed","lost"]'])),
+        draw(st.sampled_from([None, "link", "domain"])),  # authority_source
+    )
+
+
+def merge_layout(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A stored row (store._RECORD_COLUMNS) as the import's merge reads it
+    (store._MERGE_COLUMNS: the eight flags in one integer)."""
+    flags = sum(row[column] << bit for bit, column in enumerate((5, 6, 7, 8, 9, 10, 19, 20)))
+    return (row[4], flags, *row[11:19], row[21], row[22], row[23], row[24])
+
+
+def columns(merged: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What the merge writes (store._MERGE_COLUMNS, then links) as backlinks columns."""
+    anchor, flags, *middle, vendors, origins, rel_seen, lost_seen, conflicts, source, links = merged
+    bits = [flags >> bit & 1 for bit in range(8)]
+    return (
+        anchor, *bits[:6], *middle, vendors, origins, *bits[6:], rel_seen, lost_seen, links,
+        conflicts, source,
+    )  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(rows=st.lists(stored_rows(), min_size=2, max_size=4))
+def test_merging_stored_rows_gives_what_merge_records_gives(rows: list[tuple[Any, ...]]) -> None:
+    # The import merges repeated keys on stored rows (store._RowMerge), not records.
+    reader, maker, merger = _StoredRows(), _RowMaker({TARGET: 7}), _RowMerge()
+    records = [reader.record(row, TARGET) for row in rows]
+    expected = records[0]
+    for record in records[1:]:
+        expected = merge_records(expected, record)
+    state = merger.state(merge_layout(rows[0]))
+    for row in rows[1:]:
+        state = merger.merge(state, merger.state(merge_layout(row)))
+    assert columns(merger.out(state)) == maker.row(expected)[4:]

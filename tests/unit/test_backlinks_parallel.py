@@ -13,14 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import random
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from pipelines.backlinks import ImportResult, Site, import_backlinks, staging
+from pipelines.backlinks import ImportResult, Site, import_backlinks, parsing, staging
 from pipelines.backlinks import store as store_module
 from pipelines.storedb import CrawlStore
 
@@ -154,13 +156,17 @@ def without_times(found: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("replace_second", [False, True])
+@pytest.mark.parametrize(
+    ("replace_second", "start"), [(False, "fork"), (True, "fork"), (False, "spawn")]
+)
 def test_regions_read_by_workers_store_what_one_process_stores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace_second: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace_second: bool, start: str
 ) -> None:
     files = write_exports(tmp_path)
     monkeypatch.setattr(store_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(store_module, "REGION_BYTES", 4096)
+    # Workers fork from a plain process, and start afresh (spawn) in a crawl's.
+    monkeypatch.setattr(store_module, "_worker_context", lambda: multiprocessing.get_context(start))
     found = []
     for workers in (1, 2):
         with CrawlStore(tmp_path / f"run-{workers}", create=True) as store:
@@ -188,57 +194,50 @@ def test_regions_read_by_workers_store_what_one_process_stores(
 def test_keys_that_share_a_hash_are_told_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every key hashed alike: the real keys decide, and nothing is merged by mistake."""
+    """Every key hashed alike: the real keys decide, and nothing is merged by mistake,
+    also when the rows a new import merges into were stored before (they then
+    share one hash)."""
     files = write_exports(tmp_path)[:2]
     query = (
         "SELECT b.source_url, u.url, b.anchor, b.followed, b.lost, b.first_seen, b.last_seen, "
         "b.metric_name, b.vendors, b.origins, b.links, b.conflicts FROM backlinks b "
         "JOIN urls u ON u.id = b.target_id ORDER BY b.source_url, u.url"
     )
-    with CrawlStore(tmp_path / "plain", create=True) as store:
-        plain = import_backlinks(store, files, site=SITE, workers=1)
-        expected = store.conn.execute(query).fetchall()
+
+    def counts(result: ImportResult) -> tuple[Any, ...]:
+        return (result.merged, result.updated, result.multi_vendor, result.conflicts)
+
+    def run(folder: str) -> list[Any]:
+        found: list[Any] = []
+        with CrawlStore(tmp_path / folder, create=True) as store:
+            found.append(counts(import_backlinks(store, files, site=SITE, workers=1)))
+            found.append(store.conn.execute(query).fetchall())
+            # Again, into the stored rows; then the Semrush file alone.
+            found.append(counts(import_backlinks(store, files, site=SITE, workers=1)))
+            found.append(counts(import_backlinks(store, files[1:], site=SITE, workers=1)))
+            found.append(store.conn.execute(query).fetchall())
+        return found
+
+    expected = run("plain")
 
     class Constant:
         crc32 = adler32 = staticmethod(lambda *args: 0)
 
     monkeypatch.setattr(staging, "zlib", Constant)
-    with CrawlStore(tmp_path / "colliding", create=True) as store:
-        colliding = import_backlinks(store, files, site=SITE, workers=1)
-        assert store.conn.execute(query).fetchall() == expected
-    assert (colliding.merged, colliding.multi_vendor, colliding.conflicts) == (
-        plain.merged,
-        plain.multi_vendor,
-        plain.conflicts,
-    )
+    monkeypatch.setattr(parsing, "zlib", Constant)
+    assert run("colliding") == expected
+    assert expected[2][1] > 1000  # the second import merged into stored rows
 
 
-def test_a_new_key_two_worker_merges_both_made_is_one_backlink(tmp_path: Path) -> None:
-    """The race of a key that only shared a hash, met in two stages whose merges were
-    pending at once: the second merge's new row goes into the first one's."""
-    files = write_exports(tmp_path)[:1]
-    with CrawlStore(tmp_path / "run", create=True) as store:
-        import_backlinks(store, files, site=SITE, workers=1)
-        columns = store_module._READ_BACK.replace("id, ", "", 1)
-        (row_id, *row) = store.conn.execute(
-            f"SELECT id, {columns} FROM backlinks ORDER BY id LIMIT 1"
-        ).fetchone()
-        before = store.count("backlinks")
-        url = store.url_of(row[3])
-        run = store_module._Import(store, replace=False, build=False)
-        run.targets[url] = row[3]
-        other = list(row)
-        other[17] = '["semrush"]'  # vendors: the same link, another vendor
-        other[18] = '[["semrush.csv",7]]'
-        keys = np.array([12345], dtype=np.int64)
-        store.conn.execute("BEGIN IMMEDIATE")
-        made = run._add_fresh([(1, 1, *other)], keys)
-        store.conn.execute("COMMIT")
-        run._clean()
-        assert made == {1: row_id}
-        assert store.count("backlinks") == before
-        vendors, origins = store.conn.execute(
-            "SELECT vendors, origins FROM backlinks WHERE id = ?", (row_id,)
-        ).fetchone()
-    assert json.loads(vendors) == ["ahrefs", "semrush"]
-    assert json.loads(origins)[-1] == ["semrush.csv", 7]
+def test_workers_fork_only_from_a_plain_process() -> None:
+    plain = store_module._worker_context().get_start_method()
+    if sys.platform == "linux" and "twisted.internet.reactor" not in sys.modules:
+        assert plain == "fork"
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:  # another thread (a crawl's): never fork
+        assert store_module._worker_context().get_start_method() == "spawn"
+    finally:
+        release.set()
+        other.join()

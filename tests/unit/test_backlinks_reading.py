@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,9 @@ from pipelines.backlinks.model import UnreadableExportError
 from pipelines.backlinks.reading import (
     MAX_RECORD_LINES,
     BacklinkFile,
+    _block_lines,
+    _block_splitter,
+    _line_splitter,
     expand_backlink_paths,
     read_backlinks,
 )
@@ -238,6 +242,89 @@ def test_plain_lines_split_fast_give_what_csv_gives(
             return [(handle.line_num, row) for row in handle], handle.bad_lines
 
     assert read(fast=True) == read(fast=False)
+
+
+_BLOCK_PIECES = ['"', '""', '"\t"', '","', "\t", ",", ";", "a", "é", "\r", "\n", "\r\n", "\x00"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.text(alphabet=["a", "é", "\t", ",", " "], max_size=4), min_size=1, max_size=4),
+        min_size=1,
+        max_size=8,
+    ),
+    delimiter=st.sampled_from(["\t", ",", ";"]),
+    quoted=st.booleans(),
+    end=st.sampled_from(["\n", "\r\n"]),
+    noise=st.lists(
+        st.tuples(st.integers(0, 400), st.lists(st.sampled_from(_BLOCK_PIECES), max_size=3)),
+        max_size=2,
+    ),
+    universal=st.booleans(),
+)
+def test_a_block_splits_into_the_rows_its_lines_split_into(
+    *,
+    rows: list[list[str]],
+    delimiter: str,
+    quoted: bool,
+    end: str,
+    noise: list[tuple[int, list[str]]],
+    universal: bool,
+) -> None:
+    # Clean blocks of either shape, with stray quotes, line ends and NULs spliced in.
+    if quoted:
+        text = "".join('"' + f'"{delimiter}"'.join(row) + '"' + end for row in rows)
+    else:
+        text = "".join(delimiter.join(c.replace(delimiter, "") for c in row) + end for row in rows)
+    for position, pieces in noise:
+        at = min(position, len(text))
+        text = text[:at] + "".join(pieces) + text[at:]
+    split_line = _line_splitter(delimiter)
+    lines = _block_lines(text, universal)
+    assert "".join(lines) == text
+    by_line = [split_line(line) for line in lines]
+    got = _block_splitter(delimiter)(text)
+    if got is not None:
+        assert got == by_line
+    if not noise:
+        assert got == by_line  # a clean block always splits at once
+
+
+def test_blocks_read_a_large_file_as_lines_do(tmp_path: Path) -> None:
+    # Over a megabyte (several reads and many blocks), clean stretches between
+    # odd lines: a multi-line record, a broken quote, blank lines, a NUL, a
+    # cp1252 line, a bare "\r" (a line end in UTF-16 files, read as text).
+    rows = []
+    for number in range(12_000):
+        rows.append(
+            f'"https://a.example.org/{number}"\t"https://www.example.com/"\t"anchor {number}"\r\n'
+        )
+        if number % 2000 == 7:
+            rows.append('"https://b.example.org/"\t"https://www.example.com/"\t"two\r\nlines"\r\n')
+        if number % 3000 == 11:
+            rows.append('"https://c.example.org/"\t"never closed\r\n\r\n')
+        if number % 4000 == 3999:  # not in the first 64 KiB: that would be a binary file
+            rows.append('"https://d.example.org/"\t"x\x00"\t"a\rb"\r\n')
+    text = '"Source URL"\t"Target URL"\t"Anchor"\r\n' + "".join(rows)
+    for encoding, data in [
+        ("utf-8", text.encode("utf-8") + "café\tx\ty\r\n".encode("cp1252") + text.encode()),
+        ("utf-16", text.encode("utf-16")),
+    ]:
+        path = tmp_path / f"export-{encoding}.csv"
+        path.write_bytes(data)
+        assert len(data) > 1 << 20
+
+        def read(fast: bool, path: Path = path) -> tuple[Any, ...]:
+            with read_backlinks(path) as handle:
+                handle.fast = fast
+                rows = [(handle.line_num, row) for row in handle]
+                return rows, handle.bad_lines, handle.region_lines, handle.warnings
+
+        fast, slow = read(fast=True), read(fast=False)
+        assert fast == slow
+        assert fast[2] == data.count(b"\n") if encoding == "utf-8" else fast[2] > 12_000
+        assert len(fast[0]) > 12_000
 
 
 def read_in_regions(

@@ -351,13 +351,30 @@ def test_stored_seen_dates_match_the_records(tmp_path: Path, name: str) -> None:
 
 
 def test_the_store_connection_is_left_as_it_was(store: CrawlStore) -> None:
+    cache_size = store.conn.execute("PRAGMA cache_size").fetchone()[0]
     import_backlinks(store, fixture("semrush_backlinks.csv"), site=SITE)
     assert (
         store.conn.execute("PRAGMA temp_store").fetchone()[0] == 2
-    )  # MEMORY, as CrawlStore set it
+    )  # MEMORY, as CrawlStore set it (the key index is sorted in files meanwhile)
+    assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == cache_size
     temp = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_temp_master")}
     assert not temp
     assert not store.conn.in_transaction
+    databases = [row[1] for row in store.conn.execute("PRAGMA database_list")]
+    assert databases == ["main", "temp"]  # stages, repeats and merge results detached
+
+
+def test_a_temporary_table_of_the_callers_survives_an_import(tmp_path: Path) -> None:
+    # Changing temp_store (to sort the key index in files) would drop it: not done then.
+    with CrawlStore(tmp_path, create=True) as store:
+        store.conn.execute("CREATE TEMP TABLE mine (x)")
+        store.conn.execute("INSERT INTO temp.mine VALUES (1)")
+        result = import_backlinks(
+            store, fixture("ahrefs_backlinks_utf8.csv", "semrush_backlinks.csv"), site=SITE
+        )
+        assert store.conn.execute("SELECT x FROM temp.mine").fetchall() == [(1,)]
+        assert result.backlinks == store.count("backlinks") > 0
+        assert "index" in result.timings and "merge" in result.timings
 
 
 def test_another_connection_can_write_while_files_are_read(tmp_path: Path) -> None:

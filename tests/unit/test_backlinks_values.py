@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkspider.urlnorm import host_of, normalise_url
+from pipelines.backlinks.parsing import parse_backlinks
 from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.backlinks.values import (
     CellValueError,
@@ -176,3 +177,34 @@ def test_site_from_urls() -> None:
     assert site.domains == {"example.com"}
     assert site.home == "https://www.example.com/"
     assert Site.from_urls(["mailto:x@example.com"]) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTP", "ftp"]),
+    host=st.sampled_from(
+        ["www.example.org", "Example.ORG", ".a-b.example.org", "example.net:80", "café.fr", "-"]
+    ),
+    rest=URL_PARTS,
+)
+@example(scheme="https", host="www.example.org", rest="/a/./b")
+@example(scheme="https", host="www.example.org", rest="/a/../b")
+@example(scheme="http", host="www.example.org", rest="/a?utm_source=x&page=2")
+@example(scheme="http", host="www.example.org", rest="/a?page=2&&b=1")
+@example(scheme="https", host="www.example.org", rest="")
+@example(scheme="https", host="www.example.org", rest="/A%2fb#top")
+def test_the_row_loop_reads_source_urls_as_export_urls_does(
+    scheme: str, host: str, rest: str
+) -> None:
+    # The import's row loop has its own test for URLs already in normal form.
+    raw = f"{scheme}://{host}{rest}"
+    parsed = parse_backlinks(
+        [["Source URL", "Target URL"], [raw, "https://www.example.com/"]],
+        site=Site.from_urls(["https://www.example.com/"]),
+    )
+    records = list(parsed)
+    expected = ExportUrls().url(raw)
+    if expected is None:
+        assert not records and parsed.report.reject_counts["source_url"] == 1
+    else:
+        assert [(r.source_url, r.source_host) for r in records] == [expected]
