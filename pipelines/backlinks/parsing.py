@@ -329,11 +329,7 @@ class ParsedExport:
         ValueError
             For an export of referring domains or target pages.
         """
-        if self.format.kind != KIND_LINKS:
-            raise ValueError(f"{self._file}: not an export of links")
-        if self._consumed:
-            raise RuntimeError("a ParsedExport can be iterated once")
-        self._consumed = True
+        self._claim_links()
         return self._links(make)
 
     def _flag_reader(
@@ -558,12 +554,16 @@ class ParsedExport:
         ValueError
             For an export of referring domains or target pages.
         """
+        self._claim_links()
+        return self._rows(targets, new_target, file_idx, keys)
+
+    def _claim_links(self) -> None:
+        """Check that this export has links and that nobody read them yet."""
         if self.format.kind != KIND_LINKS:
             raise ValueError(f"{self._file}: not an export of links")
         if self._consumed:
             raise RuntimeError("a ParsedExport can be iterated once")
         self._consumed = True
-        return self._rows(targets, new_target, file_idx, keys)
 
     def _links(self, make: Callable[..., Any] = Backlink) -> Iterator[Any]:
         """:class:`Backlink` records (or what ``make`` builds from their fields)."""
