@@ -37,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 __all__ = [
     "DEFAULT_TRACKING_PARAMS",
     "HrefKind",
+    "TrackingParamsError",
     "UrlNormaliser",
     "host_of",
     "href_kind",
@@ -291,6 +292,10 @@ class UrlNormaliser:
 _DEFAULT = UrlNormaliser()
 
 
+class TrackingParamsError(ValueError):
+    """A ``LINKSPIDER_TRACKING_PARAMS`` value that is not a list of names."""
+
+
 def tracking_params_setting(value: object) -> tuple[str, ...]:
     """The tracking parameters a ``LINKSPIDER_TRACKING_PARAMS`` value asks for.
 
@@ -312,7 +317,7 @@ def tracking_params_setting(value: object) -> tuple[str, ...]:
 
     Raises
     ------
-    ValueError
+    TrackingParamsError
         When the value is neither a string nor a list of strings.
     """
     if value is None:
@@ -322,12 +327,14 @@ def tracking_params_setting(value: object) -> tuple[str, ...]:
     elif isinstance(value, (list, tuple)):
         names = value
     else:
-        raise ValueError(
+        raise TrackingParamsError(
             f"LINKSPIDER_TRACKING_PARAMS={value!r} is not a list of parameter names "
             "(e.g. utm_*,gclid)"
         )
     if not all(isinstance(name, str) for name in names):
-        raise ValueError(f"LINKSPIDER_TRACKING_PARAMS={value!r} must list names as strings")
+        raise TrackingParamsError(
+            f"LINKSPIDER_TRACKING_PARAMS={value!r} must list names as strings"
+        )
     return tuple(str(name).strip() for name in names if str(name).strip())
 
 

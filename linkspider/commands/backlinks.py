@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 
-from linkspider.urlnorm import normalise_url, run_normaliser
+from linkspider.urlnorm import TrackingParamsError, normalise_url, run_normaliser
 from pipelines.backlinks.formats import parse_column_map
 from pipelines.backlinks.model import BacklinkError
 from pipelines.backlinks.resolve import lost_equity, resolve_targets
@@ -126,7 +126,7 @@ class Command(ScrapyCommand):
                     lost = lost_equity(store, resolutions)
                     for line in describe_resolution(resolutions, lost, details=opts.details):
                         print(line)
-        except (BacklinkError, StoreError, ValueError) as exc:
+        except (BacklinkError, StoreError, TrackingParamsError) as exc:
             self._fail(str(exc))
         except sqlite3.Error as exc:
             self._fail(f"{run_dir}: the store could not be written ({exc})")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.settings import Settings
 
-from linkspider.urlnorm import run_normaliser
+from linkspider.urlnorm import TrackingParamsError, run_normaliser
 from pipelines.backlinks.model import BacklinkError
 from pipelines.backlinks.store import import_backlinks, site_of_store
 from pipelines.backlinks.summary import describe_import
@@ -255,7 +255,7 @@ class Command(ScrapyCommand):
                     normaliser=normaliser,
                     replace=replace,
                 )
-        except (BacklinkError, StoreError, ValueError) as exc:
+        except (BacklinkError, StoreError, TrackingParamsError) as exc:
             self._fail(str(exc))
             return False
         except sqlite3.Error as exc:

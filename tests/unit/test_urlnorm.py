@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from linkspider.urlnorm import (
     DEFAULT_TRACKING_PARAMS,
     HrefKind,
+    TrackingParamsError,
     UrlNormaliser,
     host_of,
     href_kind,
@@ -86,7 +87,7 @@ def test_tracking_params_setting_unset_empty_and_lists() -> None:
     assert tracking_params_setting("") == ()  # explicitly empty: drop nothing
     assert tracking_params_setting(" ref , utm_* ,") == ("ref", "utm_*")
     assert tracking_params_setting(["sid"]) == ("sid",)
-    with pytest.raises(ValueError, match="LINKSPIDER_TRACKING_PARAMS"):
+    with pytest.raises(TrackingParamsError, match="LINKSPIDER_TRACKING_PARAMS"):
         tracking_params_setting(42)
     # The run's recorded list wins over the current setting.
     normaliser = run_normaliser(["ref"], "utm_*")
