@@ -275,7 +275,10 @@ class CrawlStore:
     def close(self) -> None:
         """Checkpoint the WAL into the main file and close."""
         try:
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # main only: a checkpoint of every database fails with "database table is
+            # locked" once the connection made a TEMP table while out of WAL mode
+            # (the backlink importer's bulk phase), and only main has a log.
+            self.conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
         finally:
             self.conn.close()
 

@@ -119,8 +119,9 @@ __all__ = [
 
 #: Link exports smaller than this (in all) are read in this process.
 PARALLEL_MIN_BYTES: Final = 16 << 20
-#: Bytes of an export one worker reads at a time.
-REGION_BYTES: Final = 8 << 20
+#: Bytes of an export one worker reads at a time (each region's stage is one
+#: commit into the store: 16 MiB halves them against 8 MiB, for the same balance).
+REGION_BYTES: Final = 16 << 20
 #: The table a large import writes before it replaces ``backlinks``.
 BUILDING: Final = "backlinks_building"
 
@@ -1140,6 +1141,9 @@ class _Import:
         self.next_id = self.first_new_id
         self.stage_dir = tempfile.mkdtemp(prefix=".backlinks-stage-", dir=store.path.parent)
         self.repeats_path = os.path.join(self.stage_dir, "repeats.sqlite")
+        #: The store's journal mode to put back (when a building import changed it);
+        #: changed while nothing is attached (else SQLite keeps a read open on the store).
+        self.restore_journal = self._rollback_journal() if build else None
         conn.executescript(_TEMP_TABLES)
         conn.execute("ATTACH DATABASE ? AS bl_rep", (self.repeats_path,))
         self.repeats_attached = True
@@ -1151,6 +1155,27 @@ class _Import:
             # write the rows twice as they come; it is done once, when the store closes.
             conn.execute("PRAGMA wal_autocheckpoint = 0")
             self._create_building()
+
+    def _rollback_journal(self) -> str | None:
+        """Write this import through a rollback journal instead of the store's
+        write-ahead log, when no other connection has the store open.
+
+        The new table's pages are new to the file: a rollback journal does not
+        copy them, so each is written once, where the log writes it twice (in
+        the log, then into the file when the store closes: 1.7-2.3 s at 1.5
+        million rows). Changing the mode needs the store to itself: with
+        another connection open (the crawl's, a report's) it fails at once and
+        the import keeps the log.
+
+        Returns
+        -------
+        str or None
+            The mode to put back when the import ends, or ``None`` (unchanged).
+        """
+        (mode,) = self.conn.execute("PRAGMA main.journal_mode").fetchone()
+        if str(mode).lower() != "wal":
+            return None
+        return str(mode) if _try_journal_mode(self.conn, "delete") == "delete" else None
 
     def stage_path(self) -> str:
         """A new stage file's path."""
@@ -1504,7 +1529,28 @@ class _Import:
         if self.repeats_attached and not conn.in_transaction:
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
+        if self.restore_journal is not None and not conn.in_transaction:
+            # Locked by a connection opened meanwhile? That one sets WAL itself.
+            _try_journal_mode(conn, self.restore_journal)
+            self.restore_journal = None
         shutil.rmtree(self.stage_dir, ignore_errors=True)
+
+
+def _try_journal_mode(conn: sqlite3.Connection, mode: str) -> str:
+    """Set the store's journal mode if nothing else holds the store; the mode it has then.
+
+    Changing into or out of WAL needs every other connection closed; the
+    attempt never waits for them (a busy timeout of 0 for it).
+    """
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        (now,) = conn.execute(f"PRAGMA main.journal_mode = {mode}").fetchone()
+    except sqlite3.OperationalError:  # "database is locked"
+        (now,) = conn.execute("PRAGMA main.journal_mode").fetchone()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    return str(now).lower()
 
 
 class _RowMaker:

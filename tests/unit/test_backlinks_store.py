@@ -394,3 +394,61 @@ def test_another_connection_can_write_while_files_are_read(tmp_path: Path) -> No
         assert result.backlinks == 4
         assert pipeline.get_meta("pages_so_far") == 12
         assert store.url_id("https://www.example.com/written-meanwhile") is not None
+
+
+def journal_mode(store: CrawlStore) -> str:
+    return str(store.conn.execute("PRAGMA main.journal_mode").fetchone()[0])
+
+
+def test_a_building_import_writes_through_a_rollback_journal_then_puts_wal_back(
+    tmp_path: Path,
+) -> None:
+    """With the store to itself, a building import's new pages are written once (no
+    write-ahead log to copy at close); the store is in WAL mode again after it, and
+    closes with its log emptied."""
+    modes: list[str] = []
+    with CrawlStore(tmp_path, create=True) as store:
+        assert journal_mode(store) == "wal"
+        result = import_backlinks(
+            store,
+            fixture("ahrefs_backlinks_utf8.csv", "semrush_backlinks.csv"),
+            site=SITE,
+            on_file=lambda report: modes.append(journal_mode(store)),
+        )
+        assert modes == ["delete", "delete"]
+        assert journal_mode(store) == "wal"
+        assert not store.conn.in_transaction
+        backlinks = rows(store, "SELECT * FROM backlinks ORDER BY id")
+        assert len(backlinks) == result.backlinks > 0
+    wal = tmp_path / "crawl.sqlite-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed at close
+    with CrawlStore(tmp_path) as reopened:
+        assert journal_mode(reopened) == "wal"
+        assert rows(reopened, "SELECT * FROM backlinks ORDER BY id") == backlinks
+
+
+def test_an_import_keeps_the_log_when_another_connection_has_the_store(tmp_path: Path) -> None:
+    modes: list[str] = []
+    with CrawlStore(tmp_path, create=True) as store, CrawlStore(tmp_path) as pipeline:
+        result = import_backlinks(
+            store,
+            fixture("semrush_backlinks.csv"),
+            site=SITE,
+            on_file=lambda report: modes.append(journal_mode(store)),
+        )
+        assert modes == ["wal"]  # never waited for the other connection either
+        assert journal_mode(store) == "wal"
+        assert pipeline.count("backlinks") == result.backlinks > 0
+
+
+def test_an_interrupted_building_import_puts_wal_back(tmp_path: Path) -> None:
+    def interrupt(report: Any) -> None:
+        raise KeyboardInterrupt
+
+    with CrawlStore(tmp_path, create=True) as store:
+        with pytest.raises(KeyboardInterrupt):
+            import_backlinks(store, fixture("semrush_backlinks.csv"), site=SITE, on_file=interrupt)
+        assert journal_mode(store) == "wal"
+        assert store.count("backlinks") == 0
+        tables = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_master")}
+        assert "backlinks_building" not in tables
