@@ -1177,6 +1177,24 @@ class _Import:
             return None
         return str(mode) if _try_journal_mode(self.conn, "delete") == "delete" else None
 
+    def _put_journal_back(self) -> bool:
+        """The store's write-ahead log again, if this import changed it (and can
+        now: a connection opened meanwhile sets WAL itself when it opens).
+
+        Returns
+        -------
+        bool
+            Whether the store is in WAL mode: with a rollback journal, readers
+            keep a writer's commit waiting (the busy timeout), so nothing reads
+            the store from another process while this import writes.
+        """
+        conn = self.conn
+        if self.restore_journal is not None and not conn.in_transaction:
+            _try_journal_mode(conn, self.restore_journal)
+            self.restore_journal = None
+        (mode,) = conn.execute("PRAGMA main.journal_mode").fetchone()
+        return str(mode).lower() == "wal"
+
     def stage_path(self) -> str:
         """A new stage file's path."""
         self.stages += 1
@@ -1343,6 +1361,9 @@ class _Import:
         finishing = time.perf_counter()
         merging: list[Future[MergeResult]] = []
         merged: list[tuple[str, MergeResult]] = []
+        # The new table is written: back to the log, whose readers (the workers
+        # merging) never keep the index's commit waiting.
+        log = self._put_journal_back()
         if self.repeats:
             began_here = not conn.in_transaction
             if began_here:
@@ -1351,7 +1372,7 @@ class _Import:
             conn.execute(_REPEATS_ORDER)
             if began_here:
                 conn.execute("COMMIT")
-        if self.repeats and self.pool is not None:
+        if self.repeats and self.pool is not None and log:
             # Merged in workers (they read the rows committed) while this one indexes.
             parts = self._merge_parts(self.merge_parts)
             conn.execute("DETACH DATABASE bl_rep")
@@ -1529,10 +1550,7 @@ class _Import:
         if self.repeats_attached and not conn.in_transaction:
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
-        if self.restore_journal is not None and not conn.in_transaction:
-            # Locked by a connection opened meanwhile? That one sets WAL itself.
-            _try_journal_mode(conn, self.restore_journal)
-            self.restore_journal = None
+        self._put_journal_back()
         shutil.rmtree(self.stage_dir, ignore_errors=True)
 
 

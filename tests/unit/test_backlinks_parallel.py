@@ -15,6 +15,7 @@ import io
 import json
 import multiprocessing
 import random
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -241,3 +242,58 @@ def test_workers_fork_only_from_a_plain_process() -> None:
     finally:
         release.set()
         other.join()
+
+
+_MERGE_REPEATS = store_module.merge_repeats
+
+
+def _merge_noting_the_journal(task: store_module.MergeTask) -> store_module.MergeResult:
+    """merge_repeats, noting the store's journal mode as the worker sees it."""
+    conn = sqlite3.connect(task.store_path)
+    try:
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+    finally:
+        conn.close()
+    Path(task.result_path + ".journal").write_text(mode)
+    return _MERGE_REPEATS(task)
+
+
+def test_workers_merge_while_the_store_is_back_in_wal_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table is written through a rollback journal, but the store is in WAL
+    mode again before the workers read it to merge: with a rollback journal, their
+    reads would keep the index's commit waiting (and fail it after the busy
+    timeout, for a long merge)."""
+    files = write_exports(tmp_path)[:2]
+    monkeypatch.setattr(store_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(store_module, "REGION_BYTES", 4096)
+    monkeypatch.setattr(
+        store_module, "_worker_context", lambda: multiprocessing.get_context("fork")
+    )
+    monkeypatch.setattr(store_module, "merge_repeats", _merge_noting_the_journal)
+    seen: list[str] = []
+    with CrawlStore(tmp_path / "run", create=True) as store:
+
+        def apply_merges(run: Any, parts: Any) -> None:
+            seen.extend(
+                Path(run._merge_task(part).result_path + ".journal").read_text()
+                for part in range(len(parts))
+            )
+            apply(run, parts)
+
+        apply = store_module._Import._apply_merges
+        monkeypatch.setattr(store_module._Import, "_apply_merges", apply_merges)
+        modes: list[str] = []
+        result = import_backlinks(
+            store,
+            files,
+            site=SITE,
+            workers=2,
+            on_file=lambda report: modes.append(
+                store.conn.execute("PRAGMA main.journal_mode").fetchone()[0]
+            ),
+        )
+    assert modes == ["delete", "delete"]  # the table written through the journal
+    assert seen == ["wal", "wal"]  # both merge parts, in the workers
+    assert result.multi_vendor > 100
