@@ -197,6 +197,12 @@ def main() -> None:
     if args.exports:
         folder = args.exports
         ahrefs, semrush = folder / "ahrefs_1m_for_excel.csv", folder / "semrush_500k.csv"
+        missing = [path.name for path in (ahrefs, semrush) if not path.is_file()]
+        if missing:
+            sys.exit(
+                f"error: {folder} has no {' or '.join(missing)}: "
+                "generate them once with --keep (it prints the folder)"
+            )
         shutil.rmtree(folder / "run", ignore_errors=True)
     else:
         folder = Path(tempfile.mkdtemp(prefix="linkspider-bench-backlinks-"))
