@@ -1,0 +1,103 @@
+"""Priority URLs and graph lookups use the run's tracking parameters, not the default list.
+
+The run below was crawled with ``LINKSPIDER_TRACKING_PARAMS=ref``: ``ref`` is
+dropped (the default list keeps it) and ``utm_source`` is kept (the default
+list drops it), so ``/teapots?utm_source=spring`` is a page of its own. With
+the default list, ``/kettle?ref=news`` names no page and
+``/teapots?utm_source=spring`` names the wrong one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from linkspider.urlnorm import UrlNormaliser
+from pipelines.storedb import StoreError
+from reports.graph import SiteGraph, load_graph
+from tests.support.storebuilder import StoreBuilder
+
+RUN_PARAMS = ("ref",)
+BASE = "https://site.test"
+KETTLE_AS_SHARED = BASE + "/kettle?ref=news"  # a link copied from a newsletter
+KETTLE = BASE + "/kettle"  # what the crawl stored
+SPRING = BASE + "/teapots?utm_source=spring"  # a page of its own on this site
+TEAPOTS = BASE + "/teapots"
+
+
+def run_site() -> StoreBuilder:
+    site = StoreBuilder(BASE, tracking_params=RUN_PARAMS)
+    site.page("/", "/kettle?ref=home", "/teapots?utm_source=spring", "/teapots", title="Home")
+    site.page("/kettle", "/", title="Kettle")
+    site.page("/teapots?utm_source=spring", "/", title="Spring teapots")
+    site.page("/teapots", "/", title="Teapots")
+    return site
+
+
+def default_site() -> StoreBuilder:
+    """The same links crawled with the default list (``ref`` kept, ``utm_source`` dropped)."""
+    site = StoreBuilder(BASE)
+    site.page("/", "/kettle?ref=home", "/teapots?utm_source=spring", title="Home")
+    site.page("/kettle?ref=home", "/", title="Kettle").page("/teapots", "/", title="Teapots")
+    return site
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return run_site().build(tmp_path / "run")
+
+
+@pytest.fixture
+def graph(store: Path) -> SiteGraph:
+    return load_graph(store)
+
+
+def node(graph: SiteGraph, url: str) -> int:
+    index = graph._index_of_url.get(url)
+    assert index is not None, url
+    return index
+
+
+# -- the graph ------------------------------------------------------------------------
+
+
+def test_the_graph_resolves_urls_with_the_runs_recorded_list(graph: SiteGraph) -> None:
+    assert graph.node(KETTLE_AS_SHARED) == node(graph, KETTLE)
+    assert graph.resolve(KETTLE_AS_SHARED).url == KETTLE
+    # A URL the crawl stored resolves to itself, not to the page without its query.
+    assert graph.node(SPRING) == node(graph, SPRING) != node(graph, TEAPOTS)
+    assert graph.normaliser.tracking_params == RUN_PARAMS
+
+
+def test_load_graph_takes_a_normaliser(store: Path) -> None:
+    graph = load_graph(store, normaliser=UrlNormaliser())
+    assert graph.resolve(KETTLE_AS_SHARED).outcome == "unknown"
+    assert graph.node(SPRING) == node(graph, TEAPOTS)
+
+
+def test_a_run_that_recorded_no_list_uses_the_default_one(tmp_path: Path) -> None:
+    graph = load_graph(default_site().build(tmp_path / "old"))
+    assert graph.normaliser.tracking_params == UrlNormaliser().tracking_params
+    assert graph.node(SPRING) == node(graph, TEAPOTS)
+    assert graph.node(BASE + "/kettle?ref=home") == node(graph, BASE + "/kettle?ref=home")
+
+
+def test_start_urls_are_normalised_with_the_runs_list(tmp_path: Path) -> None:
+    site = StoreBuilder(BASE, tracking_params=RUN_PARAMS)
+    site.page("/?utm_source=app", "/", title="App home").page("/", title="Home")
+    path = site.build(tmp_path / "run")
+    with sqlite3.connect(path) as conn:
+        # Only the recorded meta start_urls say where the crawl started.
+        conn.execute("DELETE FROM known_urls WHERE source = 'start'")
+    conn.close()
+    graph = load_graph(path)
+    assert graph.start_nodes.tolist() == [node(graph, BASE + "/?utm_source=app")]
+
+
+def test_a_malformed_recorded_list_is_a_one_line_store_error(tmp_path: Path) -> None:
+    path = default_site().meta(tracking_params=42).build(tmp_path / "run")
+    with pytest.raises(StoreError, match="recorded tracking_params") as caught:
+        load_graph(path)
+    assert "\n" not in str(caught.value)
