@@ -16,7 +16,15 @@ import pytest
 
 from linkspider.urlnorm import UrlNormaliser
 from pipelines.storedb import StoreError
+from reports.config import EquityConfig
 from reports.graph import SiteGraph, load_graph
+from reports.priority import (
+    PriorityEntry,
+    match_priority,
+    parse_priority,
+    priority_targets,
+    read_priority_file,
+)
 from tests.support.storebuilder import StoreBuilder
 
 RUN_PARAMS = ("ref",)
@@ -101,3 +109,56 @@ def test_a_malformed_recorded_list_is_a_one_line_store_error(tmp_path: Path) -> 
     with pytest.raises(StoreError, match="recorded tracking_params") as caught:
         load_graph(path)
     assert "\n" not in str(caught.value)
+
+
+# -- priority entries -----------------------------------------------------------------
+
+
+def test_parse_priority_normalises_urls_with_the_given_normaliser() -> None:
+    lines = [KETTLE_AS_SHARED, SPRING, "re:teapots"]
+    default = parse_priority(lines)
+    assert [e.pattern for e in default[:2]] == [KETTLE_AS_SHARED, TEAPOTS]
+    run = parse_priority(lines, normaliser=UrlNormaliser(tracking_params=RUN_PARAMS))
+    assert [e.pattern for e in run] == [KETTLE, SPRING, "teapots"]
+    assert [e.text for e in run[:2]] == [KETTLE_AS_SHARED, SPRING]
+
+
+def test_read_priority_file_passes_the_normaliser_on(tmp_path: Path) -> None:
+    path = tmp_path / "money.txt"
+    path.write_text(f"{KETTLE_AS_SHARED}\n{SPRING}\n", encoding="utf-8")
+    entries = read_priority_file(path, normaliser=UrlNormaliser(tracking_params=RUN_PARAMS))
+    assert [e.pattern for e in entries] == [KETTLE, SPRING]
+
+
+def test_match_priority_resolves_with_the_graphs_normaliser(graph: SiteGraph) -> None:
+    entries = [
+        PriorityEntry(SPRING, "url", SPRING, "money.txt:1"),
+        PriorityEntry(KETTLE_AS_SHARED, "url", KETTLE_AS_SHARED, "money.txt:2"),
+    ]
+    spring, kettle = match_priority(graph, entries)
+    assert (spring.nodes.tolist(), spring.reason) == ([node(graph, SPRING)], "given")
+    assert kettle.nodes.tolist() == [node(graph, KETTLE)]
+
+
+def test_priority_targets_normalise_with_the_runs_list(graph: SiteGraph, tmp_path: Path) -> None:
+    expected = [[node(graph, KETTLE)], [node(graph, SPRING)]]
+    given = priority_targets(graph, EquityConfig(), [KETTLE_AS_SHARED, SPRING])
+    assert [t.nodes.tolist() for t in given] == expected
+    assert [t.label for t in given] == [KETTLE, SPRING]
+    listing = tmp_path / "money.txt"
+    listing.write_text(f"{KETTLE_AS_SHARED}\n{SPRING}\n", encoding="utf-8")
+    from_file = priority_targets(graph, EquityConfig(priority_file=str(listing)))
+    assert [t.nodes.tolist() for t in from_file] == expected
+    from_path = priority_targets(graph, EquityConfig(), listing)
+    assert [t.nodes.tolist() for t in from_path] == expected
+    patterns = EquityConfig(priority_patterns=(KETTLE_AS_SHARED, SPRING))
+    assert [t.nodes.tolist() for t in priority_targets(graph, patterns)] == expected
+
+
+def test_the_priority_file_the_crawl_recorded(tmp_path: Path) -> None:
+    listing = tmp_path / "money.txt"
+    listing.write_text(f"{KETTLE_AS_SHARED}\n", encoding="utf-8")
+    site = run_site().meta(priority_file=str(listing))
+    graph = load_graph(site.build(tmp_path / "run"))
+    (target,) = priority_targets(graph, EquityConfig())
+    assert target.nodes.tolist() == [node(graph, KETTLE)]
