@@ -9,6 +9,7 @@ the default list, ``/kettle?ref=news`` names no page and
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from linkspider.urlnorm import UrlNormaliser
 from pipelines.storedb import StoreError
 from reports.config import EquityConfig
 from reports.graph import SiteGraph, load_graph
+from reports.pipeline import ReportError, generate_report
 from reports.priority import (
     PriorityEntry,
     match_priority,
@@ -162,3 +164,52 @@ def test_the_priority_file_the_crawl_recorded(tmp_path: Path) -> None:
     graph = load_graph(site.build(tmp_path / "run"))
     (target,) = priority_targets(graph, EquityConfig())
     assert target.nodes.tolist() == [node(graph, KETTLE)]
+
+
+# -- the report -----------------------------------------------------------------------
+
+
+def _priority_headline(run: Path, out: Path, settings: dict[str, str]) -> dict[str, object]:
+    generate_report(run, out_dir=out, settings=settings, analyse=None)
+    summary = json.loads((out / "data" / "summary.json").read_text(encoding="utf-8"))
+    return {
+        "pages": summary["headline"]["priority_pages"],
+        "urls": sorted(p["url"] for p in summary["priority_pages"]),
+    }
+
+
+def test_generate_report_finds_priority_pages_with_the_runs_list(
+    store: Path, tmp_path: Path
+) -> None:
+    settings = {"EQUITY_PRIORITY": json.dumps([KETTLE_AS_SHARED, SPRING])}
+    # Today's setting differs from the run's: the run's list wins.
+    settings["LINKSPIDER_TRACKING_PARAMS"] = "utm_*"
+    assert _priority_headline(store.parent, tmp_path / "report", settings) == {
+        "pages": 2,
+        "urls": [KETTLE, SPRING],
+    }
+
+
+def test_generate_report_falls_back_on_the_setting_for_an_old_run(
+    store: Path, tmp_path: Path
+) -> None:
+    with sqlite3.connect(store) as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'tracking_params'")
+    conn.close()
+    settings = {"EQUITY_PRIORITY": json.dumps([KETTLE_AS_SHARED, SPRING])}
+    default = _priority_headline(store.parent, tmp_path / "default", settings)
+    assert default["urls"] == sorted([KETTLE_AS_SHARED, TEAPOTS])  # one missing, one wrong
+    settings["LINKSPIDER_TRACKING_PARAMS"] = "ref"
+    assert _priority_headline(store.parent, tmp_path / "setting", settings) == {
+        "pages": 2,
+        "urls": [KETTLE, SPRING],
+    }
+
+
+def test_generate_report_a_malformed_recorded_list_is_one_line(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    default_site().meta(tracking_params={"ref": 1}).build(run)
+    with pytest.raises(ReportError, match="LINKSPIDER_TRACKING_PARAMS") as caught:
+        generate_report(run, out_dir=tmp_path / "never", settings={})
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "never").exists()
