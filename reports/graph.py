@@ -43,7 +43,7 @@ from typing import Any, Final
 import numpy as np
 import scipy.sparse as sp
 
-from linkspider.urlnorm import normalise_url
+from linkspider.urlnorm import TrackingParamsError, UrlNormaliser, run_normaliser
 from pipelines.storedb import (
     EDGE_FLAG_FOLLOWED,
     EDGE_FLAG_INTERNAL,
@@ -259,6 +259,10 @@ class SiteGraph:
     meta : dict
         The store's ``meta`` values (``start_urls``, ``complete``, ``priority_file``...).
     stats : LoadStats
+    normaliser : UrlNormaliser
+        The run's URL normaliser (its ``tracking_params``): :meth:`resolve`
+        puts a URL in the form the crawl stored it with this one, so a URL
+        keeps exactly the query parameters the crawl kept.
     """
 
     urls: list[str]
@@ -283,6 +287,7 @@ class SiteGraph:
     store_path: Path | None
     meta: dict[str, Any]
     stats: LoadStats
+    normaliser: UrlNormaliser = field(repr=False)
     _resolver: _Resolver = field(repr=False)
 
     @property
@@ -310,14 +315,15 @@ class SiteGraph:
         Parameters
         ----------
         url : str or int
-            An absolute URL (normalised here) or a URL id from the store.
+            An absolute URL (normalised here with :attr:`normaliser`, the
+            run's own) or a URL id from the store.
 
         Returns
         -------
         Resolution
         """
         if isinstance(url, str):
-            text = normalise_url(url) or url
+            text = self.normaliser.normalise(url) or url
             index = self._index_of_url.get(text)
             url_id: int | None = int(self.node_url_id[index]) if index is not None else None
             if url_id is None:
@@ -626,6 +632,7 @@ def load_graph(
     config: EquityConfig | None = None,
     *,
     batch_rows: int = 20_000,
+    normaliser: UrlNormaliser | None = None,
 ) -> SiteGraph:
     """Load a run's store into a :class:`SiteGraph`.
 
@@ -637,6 +644,13 @@ def load_graph(
         Only ``position_weights`` is used here; defaults to the default config.
     batch_rows : int
         Pages per batch when reading the packed edges (bounds transient memory).
+    normaliser : UrlNormaliser, optional
+        Puts the run's start URLs and every URL given to
+        :meth:`SiteGraph.resolve` in the form the crawl stored. Default: the
+        one of the tracking parameters the run recorded (meta
+        ``tracking_params``), the default list for a run that recorded none.
+        ``scrapy report`` passes :func:`linkspider.urlnorm.run_normaliser`,
+        which falls back on ``LINKSPIDER_TRACKING_PARAMS`` instead.
 
     Returns
     -------
@@ -645,16 +659,33 @@ def load_graph(
     Raises
     ------
     StoreError
-        The store is missing, unreadable, or holds inconsistent data.
+        The store is missing, unreadable, or holds inconsistent data
+        (a recorded ``tracking_params`` that is not a list of names too).
     """
     config = config or EquityConfig()
     if isinstance(store, CrawlStore):
-        return _load(store, config.position_weights, batch_rows)
+        return _load(store, config.position_weights, batch_rows, normaliser)
     with CrawlStore(store) as opened:
-        return _load(opened, config.position_weights, batch_rows)
+        return _load(opened, config.position_weights, batch_rows, normaliser)
 
 
-def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) -> SiteGraph:
+def _recorded_normaliser(store: CrawlStore) -> UrlNormaliser:
+    """The normaliser of the tracking parameters the run recorded (default list if none)."""
+    try:
+        return run_normaliser(store.get_meta("tracking_params"), None)
+    except TrackingParamsError as exc:
+        raise StoreError(f"{store.path}: the run's recorded tracking_params: {exc}") from None
+
+
+def _load(
+    store: CrawlStore,
+    weights_tuple: tuple[float, ...],
+    batch_rows: int,
+    normaliser: UrlNormaliser | None,
+) -> SiteGraph:
+    if normaliser is None:
+        normaliser = _recorded_normaliser(store)
+    start_urls = _start_urls(store, normaliser)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     conn = store.conn
@@ -812,7 +843,7 @@ def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) 
     ends = ends[~seen_internal[ends]]
     if ends.size:
         # Internal when on a host of the site: a start URL's or one we fetched pages from.
-        hosts = {_host(url) for url in urls} | {_host(url) for url in _start_urls(store)}
+        hosts = {_host(url) for url in urls} | {_host(url) for url in start_urls}
         for url_id, url in _urls_of(conn, ends.tolist()):
             if _host(url) in hosts:
                 no_row_outcome[url_id] = O_UNCRAWLED
@@ -840,7 +871,7 @@ def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) 
 
     clock = time.perf_counter()
     backlinks = _load_backlinks(conn)
-    start_nodes = _start_nodes(store, conn, final, outcome, node_of_url)
+    start_nodes = _start_nodes(store, conn, final, outcome, node_of_url, start_urls=start_urls)
     seconds["backlinks"] = time.perf_counter() - clock
 
     stats = LoadStats(
@@ -886,6 +917,7 @@ def _load(store: CrawlStore, weights_tuple: tuple[float, ...], batch_rows: int) 
         store_path=store.path,
         meta=store.all_meta(),
         stats=stats,
+        normaliser=normaliser,
         _resolver=resolver,
     )
 
@@ -958,12 +990,12 @@ def _load_backlinks(conn: sqlite3.Connection) -> BacklinkVotes:
     )
 
 
-def _start_urls(store: CrawlStore) -> list[str]:
-    """The run's start URLs (meta ``start_urls``), normalised."""
+def _start_urls(store: CrawlStore, normaliser: UrlNormaliser) -> list[str]:
+    """The run's start URLs (meta ``start_urls``), normalised as the crawl did."""
     start_urls = store.get_meta("start_urls") or []
     if isinstance(start_urls, str):
         start_urls = [start_urls]
-    return [normalise_url(url) or url for url in start_urls if isinstance(url, str)]
+    return [normaliser.normalise(url) or url for url in start_urls if isinstance(url, str)]
 
 
 def _start_nodes(
@@ -972,10 +1004,12 @@ def _start_nodes(
     final: np.ndarray,
     outcome: np.ndarray,
     node_of_url: np.ndarray,
+    *,
+    start_urls: list[str],
 ) -> np.ndarray:
     """Nodes the start URLs resolve to (meta ``start_urls`` and known start URLs)."""
     ids: set[int] = set()
-    for url in _start_urls(store):
+    for url in start_urls:
         url_id = store.url_id(url)
         if url_id is not None:
             ids.add(url_id)

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from linkspider.urlnorm import TrackingParamsError, run_normaliser
 from pipelines.storedb import CrawlStore, StoreError
 from reports.analysis import analyse as analyse_run
 from reports.build import (
@@ -108,7 +109,9 @@ def generate_report(
     settings : Settings-like
         Scrapy ``Settings`` or a mapping: ``EQUITY_*`` (damping, weights,
         priority...), ``REPORT_*`` (table limits) and ``GAPS_*`` (the gap
-        analysis's thresholds and limits).
+        analysis's thresholds and limits). ``LINKSPIDER_TRACKING_PARAMS`` is
+        read only for a run that recorded no tracking parameters: URLs from a
+        priority list are normalised with the run's own.
     analyse : callable or None
         The gap analysis and link recommender (see :data:`Analyse`; default
         :func:`reports.analysis.analyse`). ``None`` skips it: findings and
@@ -140,7 +143,11 @@ def generate_report(
     try:
         with CrawlStore(run_dir) as store:
             clock = time.perf_counter()
-            graph = load_graph(store, equity_config)
+            # Priority URLs must name pages the way this crawl stored them.
+            normaliser = run_normaliser(
+                store.get_meta("tracking_params"), settings.get("LINKSPIDER_TRACKING_PARAMS")
+            )
+            graph = load_graph(store, equity_config, normaliser=normaliser)
             model = compute_equity(graph, equity_config, pagerank=False)
             seconds["model"] = time.perf_counter() - clock
             analysis: Analysis | None = None
@@ -172,7 +179,14 @@ def generate_report(
             )
             default_data = run_dir / report_config.dirname / DATA_DIRNAME
             files = write_report(view, out, store=store, data=data, reuse=[default_data])
-    except (StoreError, EmptyGraphError, PriorityError, ConfigError, ConvergenceError) as exc:
+    except (
+        StoreError,
+        EmptyGraphError,
+        PriorityError,
+        ConfigError,
+        ConvergenceError,
+        TrackingParamsError,
+    ) as exc:
         raise ReportError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         raise ReportError(f"{run_dir}: the crawl store cannot be read ({exc})") from None

@@ -4,7 +4,10 @@ They come from a file (``-a priority=FILE`` / ``EQUITY_PRIORITY``) or a list of
 patterns, one entry per line:
 
 * an absolute URL: that page (resolved like a link, so an old URL that
-  redirects names the page it lands on);
+  redirects names the page it lands on); it is normalised with the run's own
+  tracking parameters (``LINKSPIDER_TRACKING_PARAMS`` as the crawl recorded
+  it), so it names the page the crawl stored whatever query string it was
+  copied with;
 * ``re:REGEX``: every page whose URL matches (``re.search``);
 * a URL with ``*`` wildcards: every page whose whole URL matches the glob;
 * blank lines and lines starting with ``#`` are ignored; `` #`` starts a comment.
@@ -26,7 +29,7 @@ from typing import Final
 
 import numpy as np
 
-from linkspider.urlnorm import normalise_url
+from linkspider.urlnorm import UrlNormaliser
 from reports.config import EquityConfig
 from reports.graph import SiteGraph
 
@@ -40,6 +43,9 @@ __all__ = [
     "priority_targets",
     "read_priority_file",
 ]
+
+
+_DEFAULT_NORMALISER: Final = UrlNormaliser()
 
 
 class PriorityError(ValueError):
@@ -108,7 +114,12 @@ def _glob_to_regex(glob: str) -> str:
     return "^" + ".*".join(re.escape(part) for part in glob.split("*")) + "$"
 
 
-def parse_priority(lines: Iterable[str], *, origin: str = "priority") -> list[PriorityEntry]:
+def parse_priority(
+    lines: Iterable[str],
+    *,
+    origin: str = "priority",
+    normaliser: UrlNormaliser | None = None,
+) -> list[PriorityEntry]:
     """Parse priority entries (see the module docstring for the syntax).
 
     Parameters
@@ -117,6 +128,11 @@ def parse_priority(lines: Iterable[str], *, origin: str = "priority") -> list[Pr
         The lines of a file, or patterns given directly.
     origin : str
         Name used in messages (``file`` for ``file:line``).
+    normaliser : UrlNormaliser, optional
+        Normalises URL entries: the run's (:attr:`SiteGraph.normaliser
+        <reports.graph.SiteGraph.normaliser>`), so they compare equal to the
+        URLs the crawl stored. Default: the default tracking parameters.
+        Patterns are not normalised; they match the stored URLs as they are.
 
     Returns
     -------
@@ -127,6 +143,7 @@ def parse_priority(lines: Iterable[str], *, origin: str = "priority") -> list[Pr
     PriorityError
         An entry is neither an absolute http(s) URL nor a valid pattern.
     """
+    normaliser = normaliser or _DEFAULT_NORMALISER
     entries: list[PriorityEntry] = []
     for number, raw in enumerate(lines, start=1):
         text = raw.split(" #", 1)[0].strip().lstrip("\ufeff")
@@ -146,7 +163,8 @@ def parse_priority(lines: Iterable[str], *, origin: str = "priority") -> list[Pr
                 raise PriorityError(f"{where}: a wildcard pattern must start with http(s)://")
             entries.append(PriorityEntry(text, "glob", _glob_to_regex(text), where))
         else:
-            url = normalise_url(text) if re.match(r"^https?://", text, re.IGNORECASE) else None
+            is_http = re.match(r"^https?://", text, re.IGNORECASE)
+            url = normaliser.normalise(text) if is_http else None
             if url is None:
                 raise PriorityError(
                     f"{where}: {text[:80]!r} is not an absolute http(s) URL "
@@ -156,8 +174,20 @@ def parse_priority(lines: Iterable[str], *, origin: str = "priority") -> list[Pr
     return entries
 
 
-def read_priority_file(path: str | Path) -> list[PriorityEntry]:
+def read_priority_file(
+    path: str | Path, *, normaliser: UrlNormaliser | None = None
+) -> list[PriorityEntry]:
     """Read and parse a priority file (UTF-8, one entry per line).
+
+    Parameters
+    ----------
+    path : str or Path
+    normaliser : UrlNormaliser, optional
+        Normalises URL entries (see :func:`parse_priority`).
+
+    Returns
+    -------
+    list of PriorityEntry
 
     Raises
     ------
@@ -171,15 +201,17 @@ def read_priority_file(path: str | Path) -> list[PriorityEntry]:
         raise PriorityError(f"priority file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PriorityError(f"priority file {path} cannot be read: {exc}") from None
-    return parse_priority(text.splitlines(), origin=str(path))
+    return parse_priority(text.splitlines(), origin=str(path), normaliser=normaliser)
 
 
 def match_priority(graph: SiteGraph, entries: Sequence[PriorityEntry]) -> list[PriorityTarget]:
     """Turn entries into targets on a graph.
 
-    A URL resolves like a link (through redirects and canonicals); a URL that
+    A URL resolves like a link (through redirects and canonicals), normalised
+    with the graph's own normaliser (the run's tracking parameters); a URL that
     resolves to no page gives a target with no nodes and a reason. Patterns
-    match node URLs.
+    match node URLs. Parse the entries with ``normaliser=graph.normaliser``
+    so that a target's label is the URL the crawl stored.
     """
     targets: list[PriorityTarget] = []
     for entry in entries:
@@ -308,25 +340,34 @@ def priority_targets(
     Returns
     -------
     list of PriorityTarget
+
+    Notes
+    -----
+    URL entries are normalised with ``graph.normaliser``: the tracking
+    parameters the crawl used, not the default list.
     """
+    norm = graph.normaliser
     if priority is None:
         if config.priority_file:
-            return match_priority(graph, read_priority_file(config.priority_file))
+            return match_priority(graph, read_priority_file(config.priority_file, normaliser=norm))
         recorded = graph.meta.get("priority_file")
         if isinstance(recorded, str) and recorded and Path(recorded).is_file():
             # The file given to the crawl (-a priority=FILE), when it is still there.
-            return match_priority(graph, read_priority_file(recorded))
+            return match_priority(graph, read_priority_file(recorded, normaliser=norm))
         if config.priority_patterns:
-            entries = parse_priority(config.priority_patterns, origin="EQUITY_PRIORITY")
+            entries = parse_priority(
+                config.priority_patterns, origin="EQUITY_PRIORITY", normaliser=norm
+            )
             return match_priority(graph, entries)
         if config.priority_guess:
             return guess_priority(graph, limit=config.priority_limit)
         return []
     if isinstance(priority, (str, Path)):
-        return match_priority(graph, read_priority_file(priority))
+        return match_priority(graph, read_priority_file(priority, normaliser=norm))
     items = list(priority)
     if all(isinstance(item, PriorityTarget) for item in items):
         return [item for item in items if isinstance(item, PriorityTarget)]
     if all(isinstance(item, str) for item in items):
-        return match_priority(graph, parse_priority([str(i) for i in items], origin="priority"))
+        entries = parse_priority([str(i) for i in items], origin="priority", normaliser=norm)
+        return match_priority(graph, entries)
     raise TypeError("priority must be targets, URL/pattern strings or a file path")

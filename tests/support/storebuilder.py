@@ -18,6 +18,10 @@ URL) or an absolute URL, an optional position (``content`` by default; one of
 :class:`Link` for anchors or ``rel`` values. A link is internal when its host
 is the base URL's host (or one of ``hosts``).
 
+A crawl run with ``LINKSPIDER_TRACKING_PARAMS`` set is
+``StoreBuilder(tracking_params=("ref",))``: its URLs are normalised with
+that list, and the list is recorded in ``meta`` as the crawl records it.
+
 Only what the equity model and the report read is written: ``urls``,
 ``pages``, ``links``, ``edges``, ``redirects``, ``backlinks``,
 ``known_urls`` and ``meta``.
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from linkspider.urlnorm import normalise_url, registrable_domain
+from linkspider.urlnorm import UrlNormaliser, registrable_domain
 from pipelines.storedb import (
     EDGE_FLAG_FOLLOWED,
     EDGE_FLAG_INTERNAL,
@@ -96,9 +100,18 @@ class StoreBuilder:
         The site's base URL; paths in specs are joined to it.
     hosts : iterable of str
         Other hosts that count as internal.
+    tracking_params : tuple of str, optional
+        The crawl's ``LINKSPIDER_TRACKING_PARAMS`` (recorded in ``meta``);
+        default: the default list, not recorded (a run from before it was).
     """
 
-    def __init__(self, base: str = "https://site.test", *, hosts: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        base: str = "https://site.test",
+        *,
+        hosts: tuple[str, ...] = (),
+        tracking_params: tuple[str, ...] | None = None,
+    ) -> None:
         self.base = base
         self.hosts = {urlsplit(base).hostname or "", *hosts}
         self._pages: dict[str, _Page] = {}
@@ -106,12 +119,17 @@ class StoreBuilder:
         self._start: list[str] = []
         self._meta: dict[str, Any] = {}
         self._known: list[tuple[str, str]] = []
+        if tracking_params is None:
+            self._normaliser = UrlNormaliser()
+        else:
+            self._normaliser = UrlNormaliser(tracking_params=tracking_params)
+            self._meta["tracking_params"] = list(tracking_params)
 
     # -- describing ----------------------------------------------------------
 
     def url(self, target: str) -> str:
         """The normalised absolute URL of a path or URL."""
-        url = normalise_url(urljoin(self.base, target))
+        url = self._normaliser.normalise(urljoin(self.base, target))
         if url is None:
             raise ValueError(f"not an http(s) URL: {target!r}")
         return url
