@@ -369,10 +369,11 @@ class SiteSpider(Spider):
     def _configure(self, settings: BaseSettings) -> None:
         self.config = SiteConfig.from_settings(settings)
         self.normaliser = UrlNormaliser(tracking_params=self.config.tracking_params)
-        # The start URLs again, with the configured tracking parameters.
-        self.start_urls = list(
-            dict.fromkeys(self.normaliser.normalise(url) or url for url in self.start_urls)
-        )
+        # The arguments again, as given, with the configured tracking parameters:
+        # normalised with the default list (before the settings were known), a
+        # start URL would already have lost a parameter this run keeps.
+        self.arguments = parse_arguments(self.arguments.given, normaliser=self.normaliser)
+        self.start_urls = list(self.arguments.start_urls)
         # Until their redirects are known, URLs of the same site (sitemaps,
         # backlink targets: known at spider_opened) are kept tentatively.
         self._start_pending = set(self.start_urls)

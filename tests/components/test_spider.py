@@ -228,3 +228,23 @@ def test_start_redirect_to_www_adopts_the_host_and_a_resume_keeps_it(tmp_path: P
     assert resumed._is_internal(f"{www}a")
     assert resumed.run_facts()["site_host"] == "www.example.com"
     assert list(resumed.state["deferred"]) == [f"{www}listed"]
+
+
+def test_start_urls_keep_the_parameters_the_run_keeps(tmp_path: Path) -> None:
+    """A start URL is normalised with the run's tracking list, not first with the
+    default one (which would drop utm_source before the settings are known)."""
+    crawler = get_crawler(
+        SiteSpider,
+        {"LINKSPIDER_RUNS_DIR": str(tmp_path / "runs"), "LINKSPIDER_TRACKING_PARAMS": "ref"},
+    )
+    spider = SiteSpider.from_crawler(
+        crawler, url=f"{BASE}/?utm_source=home&ref=mail", sitemaps=f"{BASE}/map.xml?ref=x"
+    )
+    assert spider.start_urls == [f"{BASE}/?utm_source=home"]
+    assert spider.arguments.sitemaps == f"{BASE}/map.xml"
+    assert spider.run_facts()["start_urls"] == [f"{BASE}/?utm_source=home"]
+    default = SiteSpider.from_crawler(
+        get_crawler(SiteSpider, {"LINKSPIDER_RUNS_DIR": str(tmp_path / "runs")}),
+        url=f"{BASE}/?utm_source=home&ref=mail",
+    )
+    assert default.start_urls == [f"{BASE}/?ref=mail"]
