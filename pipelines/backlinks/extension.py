@@ -38,6 +38,7 @@ URLs are normalised with the crawl's ``LINKSPIDER_TRACKING_PARAMS`` when set.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -48,10 +49,16 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
-from linkspider.urlnorm import DEFAULT_TRACKING_PARAMS, UrlNormaliser, tracking_params_setting
+from linkspider import signals as linkspider_signals
+from linkspider.urlnorm import (
+    DEFAULT_TRACKING_PARAMS,
+    UrlNormaliser,
+    registrable_domain,
+    tracking_params_setting,
+)
 from pipelines.backlinks.formats import custom_format, parse_column_map
 from pipelines.backlinks.model import BacklinkError
-from pipelines.backlinks.store import import_backlinks
+from pipelines.backlinks.store import drop_backlinks_from, import_backlinks
 from pipelines.backlinks.summary import describe_import
 from pipelines.backlinks.urls import Site
 from pipelines.storedb import CrawlStore, StoreError
@@ -120,6 +127,15 @@ class BacklinksConfig:
         )
 
 
+def _landings(spider: Spider) -> list[str]:
+    """Where the crawl's start URLs redirected to so far (its ``run_facts``)."""
+    run_facts = getattr(spider, "run_facts", None)
+    if not callable(run_facts):
+        return []
+    landings = run_facts().get("start_redirects") or {}
+    return [str(url) for url in landings.values()] if isinstance(landings, dict) else []
+
+
 def _start_urls(spider: Spider) -> list[str]:
     """The crawl's start URLs, from the usual spider attributes."""
     urls = [str(u) for u in getattr(spider, "start_urls", None) or []]
@@ -144,6 +160,8 @@ class BacklinksImport:
         self.config = config
         self.files = list(files)
         self.crawler = crawler
+        #: The run folder and the site the import read the exports for (once done).
+        self.imported: tuple[Path, Site] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -167,6 +185,9 @@ class BacklinksImport:
             raise NotConfigured
         extension = cls(config, [Path(f) for f in files], crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(
+            extension.run_facts_changed, signal=linkspider_signals.run_facts_changed
+        )
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
@@ -177,7 +198,8 @@ class BacklinksImport:
         normaliser = getattr(spider, "normaliser", None)
         if not isinstance(normaliser, UrlNormaliser):
             normaliser = UrlNormaliser(tracking_params=config.tracking_params)
-        site = Site.from_urls(_start_urls(spider), normaliser=normaliser)
+        # With the hosts the start URLs already redirected to (a resumed crawl).
+        site = Site.from_urls([*_start_urls(spider), *_landings(spider)], normaliser=normaliser)
         run_dir = Path(spider.run_dir)  # type: ignore[attr-defined]
         try:
             with CrawlStore(run_dir, create=True) as store:
@@ -201,6 +223,8 @@ class BacklinksImport:
             else:
                 logger.error("%s", message)
             raise CloseSpider(_CLOSE_REASON) from None
+        if site is not None:
+            self.imported = (run_dir, site)
         for line in describe_import(result, details=5):
             logger.info("Backlinks: %s", line)
         stats = self.crawler.stats
@@ -224,3 +248,42 @@ class BacklinksImport:
         )
         if stats is not None:
             stats.set_value("backlinks/targets_scheduled", scheduled)
+
+    def run_facts_changed(self, spider: Spider) -> None:
+        """A start URL redirected to another host of the site, which the crawl
+        adopted: backlinks from that host are the site's own links, removed."""
+        if self.imported is None:
+            return  # not imported yet: the import reads the landings itself
+        run_dir, site = self.imported
+        normaliser = getattr(spider, "normaliser", None) or UrlNormaliser()
+        landed = Site.from_urls(_landings(spider), normaliser=normaliser)
+        if landed is None:
+            return
+        hosts = {
+            host for host in landed.hosts - site.hosts if registrable_domain(host) in site.domains
+        }
+        if not hosts:
+            return
+        self.imported = (run_dir, dataclasses.replace(site, hosts=site.hosts | hosts))
+        try:
+            with CrawlStore(run_dir) as store:
+                removed = drop_backlinks_from(
+                    store,
+                    hosts,
+                    why="the crawl's start URL redirects to that host, so they are the "
+                    "site's own links",
+                )
+        except (StoreError, sqlite3.Error) as exc:
+            logger.error("Backlinks: links from %s not removed: %s", ", ".join(hosts), exc)
+            return
+        if removed:
+            logger.info(
+                "Backlinks: %d backlink(s) from %s removed: the start URL redirects there, "
+                "so they are the site's own links",
+                removed,
+                ", ".join(sorted(hosts)),
+            )
+            stats = self.crawler.stats
+            if stats is not None:
+                stats.inc_value("backlinks/stored", -removed)
+                stats.set_value("backlinks/removed_internal", removed)

@@ -108,6 +108,7 @@ __all__ = [
     "BACKLINK_COLUMNS",
     "ImportResult",
     "default_workers",
+    "drop_backlinks_from",
     "ensure_backlink_schema",
     "fill_domain_authority",
     "gc_paused",
@@ -1983,6 +1984,78 @@ def fill_domain_authority(store: CrawlStore) -> int:
         "  SELECT domain FROM backlink_domains WHERE authority IS NOT NULL)"
     )
     return cursor.rowcount
+
+
+def drop_backlinks_from(store: CrawlStore, hosts: Iterable[str], *, why: str) -> int:
+    """Remove the backlinks whose source is on ``hosts`` (they turned out to be the
+    site's own links), and say so in the records of the files they came from.
+
+    A crawl learns some of its hosts late: a start URL that redirects to
+    another host of the site (``example.com`` to ``www.example.com``) has that
+    host adopted into the scope after the crawl-time import has read the
+    exports. Each file's record counts its removed rows as rejected
+    (``internal``, as the import itself counts a row from the site) and gets
+    ``why`` as a warning, with the number.
+
+    Parameters
+    ----------
+    store : CrawlStore
+        The run's store (writable).
+    hosts : iterable of str
+        Hosts as :func:`~linkspider.urlnorm.host_of` gives them (with a port
+        when the URL has one).
+    why : str
+        Why they are the site's own, for the warning (one sentence).
+
+    Returns
+    -------
+    int
+        Backlinks removed.
+    """
+    hosts = sorted(set(hosts))
+    if not hosts:
+        return 0
+    ensure_backlink_schema(store)
+    conn = store.conn
+    marks = ", ".join("?" * len(hosts))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        per_file: Counter[str] = Counter()
+        for (origins,) in conn.execute(
+            f"SELECT origins FROM backlinks WHERE source_host IN ({marks})", hosts
+        ):
+            files = {str(Path(str(file)).resolve()) for file, _line in json.loads(origins)}
+            for file in files:
+                per_file[file] += 1
+        removed = conn.execute(
+            f"DELETE FROM backlinks WHERE source_host IN ({marks})", hosts
+        ).rowcount
+        for file, count in per_file.items():
+            found = conn.execute(
+                "SELECT id, kept, rejected, reject_counts, warnings FROM backlink_imports "
+                "WHERE file = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+                (file, KIND_LINKS),
+            ).fetchone()
+            if found is None:
+                continue
+            record_id, kept, rejected, reject_counts, warnings = found
+            counts = Counter(json.loads(reject_counts))
+            counts["internal"] += count
+            notes = [
+                *json.loads(warnings),
+                f"{count} backlink(s) from {', '.join(hosts)} removed after the import: {why}",
+            ]
+            conn.execute(
+                "UPDATE backlink_imports SET kept = ?, rejected = ?, reject_counts = ?, "
+                "warnings = ? WHERE id = ?",
+                (max(kept - count, 0), rejected + count, _json(dict(counts)), _json(notes),
+                 record_id),
+            )  # fmt: skip
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return removed
 
 
 def _write_imports(store: CrawlStore, reports: Sequence[ImportReport], mode: str) -> None:

@@ -8,6 +8,7 @@ crawl resolves them to the local test server with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,3 +142,61 @@ def test_a_start_url_redirecting_to_another_site_ends_with_one_line(tmp_path: Pa
     assert (meta["complete"], meta["finish_reason"]) == (False, "start_redirects_offsite")
     assert meta["fatal_error"] == last.removeprefix("error: ")
     store.close()
+
+
+def test_backlinks_from_the_host_a_start_url_redirects_to_are_the_sites_own(
+    tmp_path: Path,
+) -> None:
+    """The crawl-time import reads the exports before the start URL's redirect is
+    known: rows from www.example.com count as backlinks then. Once the crawl adopts
+    that host they are internal links: removed, and the file's record says so."""
+    with TestServer() as server:
+        port = server.port
+        apex, www = f"http://example.com:{port}", f"http://www.example.com:{port}"
+        export = tmp_path / "semrush.csv"
+        export.write_text(
+            "Page ascore,Source title,Source url,Target url,Anchor,External links,"
+            "Internal links,Nofollow,Sponsored,Ugc,Text,Frame,Form,Image,Sitewide,"
+            "First seen,Last seen,New link,Lost link\n"
+            f"40,Blog,https://blog.other.example/post,{www}/a,a,1,1,false,false,false,"
+            "true,false,false,false,false,2026-01-01,2026-03-01,false,false\n"
+            f"40,Own,{www}/a,{www}/,home,1,1,false,false,false,"
+            "true,false,false,false,false,2026-01-01,2026-03-01,false,false\n"
+            f"40,Own too,{www}/,{www}/a,a,1,1,false,false,false,"
+            "true,false,false,false,false,2026-01-01,2026-03-01,false,false\n"
+        )
+        server.routes.update(
+            {
+                "/robots.txt": Response("User-agent: *\nAllow: /\n"),
+                "/": _by_host(
+                    {
+                        "example.com": Response(status=301, headers={"Location": f"{www}/"}),
+                        "www.example.com": _page("Home", "/a"),
+                    }
+                ),
+                "/a": _by_host({"www.example.com": _page("A", "/")}),
+            }
+        )
+        process = run_crawl(
+            f"{apex}/",
+            tmp_path / "run",
+            args={"backlinks": str(export), "sitemaps": "off"},
+            settings=_resolve(),
+        )
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert (
+        f"Backlinks: 2 backlink(s) from www.example.com:{port} removed: the start URL "
+        "redirects there" in process.stderr
+    )
+    with CrawlStore(tmp_path / "run") as store:
+        sources = [row[0] for row in store.conn.execute("SELECT source_url FROM backlinks")]
+        ((kept, rejected, reject_counts, warnings),) = store.conn.execute(
+            "SELECT kept, rejected, reject_counts, warnings FROM backlink_imports"
+        ).fetchall()
+    assert sources == ["https://blog.other.example/post"]
+    assert (kept, rejected) == (1, 2)
+    assert json.loads(reject_counts) == {"internal": 2}
+    assert any(
+        f"2 backlink(s) from www.example.com:{port} removed after the import" in w
+        for w in json.loads(warnings)
+    )

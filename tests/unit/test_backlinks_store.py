@@ -22,7 +22,7 @@ from pipelines.backlinks import (
     site_of_store,
     write_backlinks,
 )
-from pipelines.backlinks.store import BACKLINK_COLUMNS
+from pipelines.backlinks.store import BACKLINK_COLUMNS, drop_backlinks_from
 from pipelines.storedb import CrawlStore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "backlinks"
@@ -452,3 +452,35 @@ def test_an_interrupted_building_import_puts_wal_back(tmp_path: Path) -> None:
         assert store.count("backlinks") == 0
         tables = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_master")}
         assert "backlinks_building" not in tables
+
+
+def test_backlinks_from_a_host_found_to_be_the_sites_own_are_removed(store: CrawlStore) -> None:
+    files = fixture("ahrefs_backlinks_utf8.csv", "semrush_backlinks.csv")
+    import_backlinks(store, files, site=SITE)
+    before = rows(store, "SELECT file, kept, rejected FROM backlink_imports ORDER BY id")
+    hosts = rows(store, "SELECT source_host, count(*) FROM backlinks GROUP BY source_host")
+    assert ("www.kitchenreview.com",) in [(host,) for host, _ in hosts]
+    total = store.count("backlinks")
+    assert drop_backlinks_from(store, [], why="nothing") == 0
+    removed = drop_backlinks_from(store, ["www.kitchenreview.com"], why="it is ours")
+    assert removed == dict(hosts)["www.kitchenreview.com"] > 0
+    assert store.count("backlinks") == total - removed
+    assert not rows(store, "SELECT 1 FROM backlinks WHERE source_host = 'www.kitchenreview.com'")
+    after = rows(
+        store, "SELECT file, kept, rejected, reject_counts, warnings FROM backlink_imports"
+    )
+    for (file, kept, rejected), (_, kept_now, rejected_now, counts, warnings) in zip(
+        before, after, strict=True
+    ):
+        dropped = kept - kept_now
+        assert rejected_now == rejected + dropped, file
+        if dropped:  # both files reported links from that host
+            assert json.loads(counts)["internal"] >= dropped
+            assert json.loads(warnings)[-1].startswith(
+                f"{dropped} backlink(s) from www.kitchenreview.com removed after the import: "
+                "it is ours"
+            )
+    dropped_in_all = sum(b[1] - a[1] for b, a in zip(before, after, strict=True))
+    assert dropped_in_all >= removed  # a row two files reported counts in both
+    assert drop_backlinks_from(store, ["www.kitchenreview.com"], why="again") == 0
+    assert rows(store, "SELECT warnings FROM backlink_imports") == [(a[4],) for a in after]
