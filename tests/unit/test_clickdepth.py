@@ -28,7 +28,10 @@ def _store(
         blob = pack_edges([url[d] for d, _ in targets], [f for _, f in targets])
         store.conn.execute("INSERT INTO edges VALUES (?, ?)", (url[src], blob))
     for src, dst in redirects.items():
-        store.conn.execute("INSERT INTO redirects VALUES (?, ?, 301)", (url[src], url[dst]))
+        store.conn.execute(
+            "INSERT INTO redirects (src_id, dst_id, status) VALUES (?, ?, 301)",
+            (url[src], url[dst]),
+        )
     return store
 
 
@@ -92,7 +95,9 @@ def _random_store(tmp_path: Path, pages: int, links: int, seed: int) -> tuple[Cr
     store.conn.executemany("INSERT INTO edges VALUES (?, ?)", rows)
     # A chain of redirects from the last pages: hops, not levels.
     redirects = {pages: pages - 1, pages - 1: pages - 2}
-    store.conn.executemany("INSERT INTO redirects VALUES (?, ?, 301)", redirects.items())
+    store.conn.executemany(
+        "INSERT INTO redirects (src_id, dst_id, status) VALUES (?, ?, 301)", redirects.items()
+    )
     store.commit()
     return store, {"graph": graph, "redirects": redirects}
 
