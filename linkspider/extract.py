@@ -44,11 +44,14 @@ from linkspider.urlnorm import HrefKind, UrlNormaliser, href_kind
 __all__ = [
     "DEFAULT_POSITION_NAMES",
     "DEFAULT_POSITION_PRECEDENCE",
+    "MAX_REFRESH_DELAY",
     "NOT_FOLLOWED_RELS",
     "PageFacts",
     "PositionRules",
+    "Refresh",
     "canonical_from_link_header",
     "extract_page",
+    "parse_refresh",
     "robots_directives",
 ]
 
@@ -134,9 +137,36 @@ class PositionRules:
         return hash((tuple(sorted(self.names.items())), self.precedence))
 
 
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """A parsed ``<meta http-equiv="refresh">`` content attribute.
+
+    Attributes
+    ----------
+    delay : int
+        Whole seconds before the browser refreshes (the fraction a page may
+        write is ignored, as browsers ignore it); at most
+        :data:`MAX_REFRESH_DELAY`.
+    url : str or None
+        The URL as written (quotes and a ``url=`` prefix removed, not
+        resolved); ``None`` when the content names none: the page reloads
+        itself.
+    """
+
+    delay: int
+    url: str | None
+
+
 @dataclass(slots=True)
 class PageFacts:
-    """What :func:`extract_page` found on one page."""
+    """What :func:`extract_page` found on one page.
+
+    ``meta_refresh`` is the content of the page's first ``<meta
+    http-equiv=refresh>`` in ``<head>`` (outside ``<noscript>``), as written;
+    ``refresh_url`` and ``refresh_delay`` say where and when it sends the
+    browser, when it names another URL than the page's own (``refresh_url`` is
+    normalised and resolved against the document base).
+    """
 
     title: str | None = None
     h1: str | None = None
@@ -150,6 +180,9 @@ class PageFacts:
     signature: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     error: str | None = None
+    meta_refresh: str | None = None
+    refresh_url: str | None = None
+    refresh_delay: int | None = None
 
 
 _DEFAULT_NORMALISER: Final = UrlNormaliser()
@@ -288,6 +321,80 @@ def canonical_from_link_header(
     return None
 
 
+#: The longest refresh delay kept, in seconds (a longer one is clamped to it).
+MAX_REFRESH_DELAY: Final = 2**31 - 1
+_HTML_SPACE: Final = " \t\n\x0c\r"
+_DIGITS: Final = "0123456789"
+#: Characters of a refresh content attribute kept in ``meta_refresh``.
+_MAX_REFRESH_CONTENT: Final = 2000
+_URL_PREFIX: Final = re.compile(r"[Uu][Rr][Ll][ \t\n\x0c\r]*=[ \t\n\x0c\r]*")
+
+
+def parse_refresh(content: str) -> Refresh | None:
+    """Parse the content attribute of ``<meta http-equiv="refresh">``.
+
+    Follows the HTML standard's declarative refresh steps: optional
+    whitespace, the delay in whole seconds (digits, or a bare ``.``; a
+    fraction is ignored), then, after ``;``, ``,`` or whitespace, the URL,
+    with an optional ``url=`` prefix (any case, spaces around ``=``) and
+    optional quotes (the URL ends at the matching quote). ``0;url=/a``,
+    ``0; URL='/a'``, ``5``, ``0;url="/a"`` and ``3 , url = /a`` all parse.
+
+    Parameters
+    ----------
+    content : str
+        The attribute as written.
+
+    Returns
+    -------
+    Refresh or None
+        ``None`` when the content is malformed (no leading delay, or a delay
+        followed by something other than a separator), as browsers then do
+        nothing.
+
+    Examples
+    --------
+    >>> parse_refresh("0; URL='/new-page'")
+    Refresh(delay=0, url='/new-page')
+    >>> parse_refresh("30")
+    Refresh(delay=30, url=None)
+    >>> parse_refresh("url=/new-page") is None
+    True
+    """
+    end = len(content)
+    at = _skip(content, 0, _HTML_SPACE)
+    digits_end = _skip(content, at, _DIGITS)
+    if digits_end == at and content[at : at + 1] != ".":
+        return None
+    digits = content[at:digits_end].lstrip("0")
+    # int() of a long run of digits is slow (and refused past 4300 digits): clamp first.
+    delay = MAX_REFRESH_DELAY if len(digits) > 10 else min(int(digits or 0), MAX_REFRESH_DELAY)
+    at = _skip(content, digits_end, _DIGITS + ".")
+    if at < end:
+        if content[at] not in ";," + _HTML_SPACE:
+            return None
+        at = _skip(content, at, _HTML_SPACE)
+        if content[at : at + 1] in (";", ","):
+            at += 1
+        at = _skip(content, at, _HTML_SPACE)
+    url = content[at:]
+    prefix = _URL_PREFIX.match(url)
+    if prefix is not None:
+        url = url[prefix.end() :]
+    if url[:1] in ("'", '"'):
+        url = url[1:].partition(url[0])[0]
+    url = url.strip(_HTML_SPACE)
+    return Refresh(delay, url or None)
+
+
+def _skip(text: str, at: int, chars: str) -> int:
+    """The index of the first character at or after ``at`` not in ``chars``."""
+    end = len(text)
+    while at < end and text[at] in chars:
+        at += 1
+    return at
+
+
 # -- parsing ---------------------------------------------------------------
 
 _CONTROL_CHARS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -362,6 +469,7 @@ def _read_head(root: Any, url: str, facts: PageFacts, normaliser: UrlNormaliser)
     robots: list[str] = []
     canonical_href: str | None = None
     alternates: list[tuple[str, str]] = []
+    refresh: Refresh | None = None
     base_seen = False
     for element in root.iter("meta", "link", "base"):
         tag = element.tag
@@ -371,6 +479,8 @@ def _read_head(root: Any, url: str, facts: PageFacts, normaliser: UrlNormaliser)
                 content = _collapse(element.get("content"))
                 if content:
                     robots.append(content)
+            elif refresh is None and "http-equiv" in element.attrib:
+                refresh = _head_refresh(element, facts)
         elif tag == "link":
             rel = (element.get("rel") or "").lower().split()
             href = element.get("href")
@@ -396,6 +506,35 @@ def _read_head(root: Any, url: str, facts: PageFacts, normaliser: UrlNormaliser)
         target = normaliser.normalise(href, facts.base_url)
         if target is not None and lang:
             facts.hreflang.append(Hreflang(lang=lang.lower(), url=target))
+    if refresh is not None and refresh.url is not None:
+        target = normaliser.normalise(refresh.url, facts.base_url)
+        # A refresh to the page itself (or its fragment) reloads it: not a redirect.
+        if target is not None and target != normaliser.normalise(url):
+            facts.refresh_url = target
+            facts.refresh_delay = refresh.delay
+
+
+def _head_refresh(element: Any, facts: PageFacts) -> Refresh | None:
+    """The refresh of a ``<meta http-equiv>``, if it is a valid one in ``<head>``.
+
+    Only a meta whose parent is ``<head>`` counts: one in ``<noscript>`` is
+    for browsers without scripts (search engines render with them), and one
+    the parser put in ``<body>`` is outside the head. The first refresh meta
+    is recorded as written even when it is malformed; the first valid one
+    is acted upon, as browsers do.
+    """
+    if (element.get("http-equiv") or "").strip().lower() != "refresh":
+        return None
+    parent = element.getparent()
+    if parent is None or parent.tag != "head":
+        return None
+    content = element.get("content")
+    if content is None:
+        return None
+    parsed = parse_refresh(content)
+    if parsed is not None or facts.meta_refresh is None:
+        facts.meta_refresh = content.strip()[:_MAX_REFRESH_CONTENT]
+    return parsed
 
 
 # -- links -----------------------------------------------------------------

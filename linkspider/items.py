@@ -60,10 +60,16 @@ class Link:
 
 @dataclass(slots=True)
 class RedirectHop:
-    """One hop of a redirect chain: ``url`` answered ``status``."""
+    """One hop of a redirect chain: ``url`` answered ``status``.
+
+    ``kind`` is ``http`` for a 3xx answer and ``meta_refresh`` for an HTML
+    page whose ``<meta http-equiv="refresh">`` sends the browser on at once
+    (then ``status`` is the page's own, usually 200).
+    """
 
     url: str
     status: int
+    kind: str = "http"
 
 
 @dataclass(slots=True)
@@ -124,6 +130,15 @@ class PageItem:
         UNIX time of the answer.
     error : str or None
         Why the page was not parsed, in words.
+    meta_refresh : str or None
+        The content of the page's ``<meta http-equiv="refresh">`` in
+        ``<head>``, as written.
+    refresh_url : str or None
+        Where that refresh sends the browser (normalised), when it names
+        another URL; the page refreshes after ``refresh_delay`` seconds, more
+        than ``LINKSPIDER_META_REFRESH_INSTANT`` (an instant one makes the
+        page a :class:`RedirectItem` instead).
+    refresh_delay : int or None
     """
 
     url: str
@@ -148,6 +163,9 @@ class PageItem:
     size_bytes: int | None = None
     fetched_at: float = 0.0
     error: str | None = None
+    meta_refresh: str | None = None
+    refresh_url: str | None = None
+    refresh_delay: int | None = None
 
 
 @dataclass(slots=True)
@@ -159,11 +177,13 @@ class RedirectItem:
     url : str
         The URL that redirected.
     status : int
-        301, 302, 303, 307 or 308.
+        301, 302, 303, 307 or 308; for a meta refresh, the page's own status
+        (a 2xx).
     target : str or None
         Normalised ``Location``; ``None`` when missing or unusable.
     location : str
-        The ``Location`` header as sent.
+        The ``Location`` header as sent; for a meta refresh, the content
+        attribute as written.
     depth : int
         Depth of the request (redirect hops are not click levels).
     loop : bool
@@ -171,6 +191,14 @@ class RedirectItem:
     error : str or None
         Why the chain stopped here (a loop, too many hops, an unusable
         Location), in words.
+    kind : str
+        ``http`` (a 3xx answer) or ``meta_refresh`` (an HTML page whose
+        ``<meta http-equiv="refresh">`` sends the browser on within
+        ``LINKSPIDER_META_REFRESH_INSTANT`` seconds).
+    delay : int or None
+        The meta refresh's delay in seconds; ``None`` for ``http``.
+    content_type : str or None
+        ``Content-Type`` of a meta refresh page; ``None`` for ``http``.
     """
 
     url: str
@@ -183,6 +211,9 @@ class RedirectItem:
     response_ms: float | None = None
     fetched_at: float = 0.0
     error: str | None = None
+    kind: str = "http"
+    delay: int | None = None
+    content_type: str | None = None
 
 
 @dataclass(slots=True)

@@ -79,6 +79,11 @@ LINKSPIDER_RUNS_DIR = "runs"
 LINKSPIDER_CRAWL_NOFOLLOW = False
 LINKSPIDER_CRAWL_CANONICALS = True
 LINKSPIDER_MAX_REDIRECTS = 10
+# <meta http-equiv="refresh">: a refresh within this many seconds is a redirect
+# hop (Google: an instant refresh is a permanent redirect); a later one leaves
+# the page a page and its target is followed like one of its links.
+LINKSPIDER_META_REFRESH = True
+LINKSPIDER_META_REFRESH_INSTANT = 0
 LINKSPIDER_MAX_SITEMAPS = 500
 LINKSPIDER_MAX_DEFERRED_URLS = 500_000
 LINKSPIDER_MAX_CRAWL_DELAY = 60.0

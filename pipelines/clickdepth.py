@@ -1,8 +1,10 @@
 """Exact click depth over the stored link graph.
 
 Click depth is the breadth-first distance from the start URL(s) over
-followed internal links; a redirect hop is not a level (the target of a
-redirect gets the depth of the URL that redirected). Scrapy's request depth
+followed internal links; a redirect hop (3xx or instant meta refresh) is not a
+level (the target of a redirect gets the depth of the URL that redirected),
+and a page's delayed meta refresh counts as one of its links (its target is
+one level below the page). Scrapy's request depth
 can overshoot under concurrency, so the crawl computes the real one from the
 store when it ends.
 
@@ -40,6 +42,20 @@ def _redirects(store: CrawlStore) -> tuple[np.ndarray, np.ndarray]:
     return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
+def _delayed_refreshes(store: CrawlStore) -> tuple[np.ndarray, np.ndarray]:
+    """HTML pages' delayed meta refreshes as two arrays sorted by page id (few rows)."""
+    if not store.has_column("pages", "refresh_id"):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = np.asarray(
+        store.conn.execute(
+            "SELECT url_id, refresh_id FROM pages WHERE kind = 'html' AND refresh_id IS NOT NULL"
+            " ORDER BY url_id"
+        ).fetchall(),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
 def _hop(ids: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Targets of the redirects among ``ids``."""
     if not sources.size or not ids.size:
@@ -69,12 +85,19 @@ def click_depths(store: CrawlStore, start_ids: Iterable[int]) -> np.ndarray:
     size = (max_id or 0) + 1
     depth = np.full(size, -1, dtype=np.int32)
     sources, targets = _redirects(store)
+    refresh_pages, refresh_targets = _delayed_refreshes(store)
     frontier = np.unique(np.fromiter((i for i in start_ids if 0 <= i < size), dtype=np.int64))
     depth[frontier] = 0
     level = 0
     while frontier.size:
         frontier = _with_redirect_hops(frontier, depth, level, sources, targets)
         reached: list[np.ndarray] = []
+        refreshed = _hop(frontier, refresh_pages, refresh_targets)
+        refreshed = np.unique(refreshed[(refreshed >= 0) & (refreshed < size)])
+        refreshed = refreshed[depth[refreshed] < 0]
+        if refreshed.size:
+            depth[refreshed] = level + 1
+            reached.append(refreshed)
         for start in range(0, frontier.size, _CHUNK):
             chunk = frontier[start : start + _CHUNK].tolist()
             marks = ",".join("?" * len(chunk))

@@ -155,7 +155,8 @@ class _Batch:
         # Per page with links: (url, [(ord, url|None, href, anchor, is_image, rel,
         # followed, position_code, internal, kind), ...])
         self.links: list[tuple[str, list[tuple[Any, ...]]]] = []
-        self.redirects: list[tuple[str, str | None, int]] = []
+        # (url, target, status, kind, delay)
+        self.redirects: list[tuple[str, str | None, int, str, int | None]] = []
         self.traps: list[tuple[str, str, str]] = []
         self.known: list[tuple[str, str]] = []
         self.n_links = 0
@@ -341,6 +342,9 @@ class CrawlStorePipeline:
                 len(item.links) if item.kind == "html" else None,
                 item.error,
                 item.fetched_at,
+                item.meta_refresh,
+                item.refresh_url,
+                item.refresh_delay,
             )
         )
         if item.kind == "html":
@@ -363,13 +367,14 @@ class CrawlStorePipeline:
             batch.n_links += len(rows)
 
     def _add_redirect(self, item: RedirectItem) -> None:
+        refresh = item.kind == "meta_refresh"
         self.batch.pages.append(
             (
                 item.url,
                 item.requested_url if item.requested_url != item.url else None,
                 "redirect",
                 item.status,
-                None,
+                item.content_type,
                 item.depth,
                 item.response_ms,
                 None,
@@ -386,9 +391,12 @@ class CrawlStorePipeline:
                 None,
                 item.error,
                 item.fetched_at,
+                item.location if refresh else None,
+                item.target if refresh else None,
+                item.delay if refresh else None,
             )
         )
-        self.batch.redirects.append((item.url, item.target, item.status))
+        self.batch.redirects.append((item.url, item.target, item.status, item.kind, item.delay))
 
     def _add_error(self, item: ErrorItem) -> None:
         self.batch.pages.append(
@@ -414,6 +422,9 @@ class CrawlStorePipeline:
                 None,
                 item.reason,
                 item.fetched_at,
+                None,
+                None,
+                None,
             )
         )
         if item.kind == "trap":
@@ -435,9 +446,11 @@ class CrawlStorePipeline:
                 urls.append(row[1])
             if row[14] is not None:
                 urls.append(row[14])
+            if row[22] is not None:
+                urls.append(row[22])
         for _, rows in batch.links:
             urls.extend(row[1] for row in rows if row[1] is not None)
-        urls.extend(target for _, target, _ in batch.redirects if target is not None)
+        urls.extend(hop[1] for hop in batch.redirects if hop[1] is not None)
         urls.extend(url for url, _ in batch.known)
         ids = store.intern(urls)
 
@@ -451,9 +464,18 @@ class CrawlStorePipeline:
                 "INSERT OR REPLACE INTO pages (url_id, requested_id, kind, status, content_type,"
                 " crawl_depth, response_ms, size_bytes, title, h1, meta_robots, x_robots_tag,"
                 " noindex, nofollow, canonical_id, hreflang, word_count, signature, n_links,"
-                " error, fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " error, fetched_at, meta_refresh, refresh_id, refresh_delay)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    (ids[row[0]], url_id(row[1]), *row[2:14], url_id(row[14]), *row[15:])
+                    (
+                        ids[row[0]],
+                        url_id(row[1]),
+                        *row[2:14],
+                        url_id(row[14]),
+                        *row[15:22],
+                        url_id(row[22]),
+                        row[23],
+                    )
                     for row in batch.pages
                 ),
             )
@@ -516,8 +538,12 @@ class CrawlStorePipeline:
                 "INSERT OR REPLACE INTO edges (src_id, packed) VALUES (?, ?)", edge_rows
             )
             conn.executemany(
-                "INSERT OR REPLACE INTO redirects (src_id, dst_id, status) VALUES (?, ?, ?)",
-                ((ids[src], url_id(dst), status) for src, dst, status in batch.redirects),
+                "INSERT OR REPLACE INTO redirects (src_id, dst_id, status, kind, delay)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    (ids[src], url_id(dst), status, kind, delay)
+                    for src, dst, status, kind, delay in batch.redirects
+                ),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO traps (url_id, pattern, reason) VALUES (?, ?, ?)",

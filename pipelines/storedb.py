@@ -93,7 +93,10 @@ CREATE TABLE IF NOT EXISTS pages (
     in_sitemap    INTEGER NOT NULL DEFAULT 0,
     n_links       INTEGER,
     error         TEXT,                  -- why it failed / was skipped, in words
-    fetched_at    REAL                   -- UNIX time
+    fetched_at    REAL,                  -- UNIX time
+    meta_refresh  TEXT,                  -- content of <meta http-equiv=refresh>, as written
+    refresh_id    INTEGER,               -- where that refresh leads (another URL), interned
+    refresh_delay INTEGER                -- its delay in seconds
 );
 CREATE TABLE IF NOT EXISTS links (
     src_id    INTEGER NOT NULL,          -- page the link is on (pages.url_id)
@@ -114,11 +117,14 @@ CREATE TABLE IF NOT EXISTS edges (
     src_id INTEGER PRIMARY KEY,
     packed BLOB NOT NULL
 );
--- Each redirect hop: src answered status with a Location resolving to dst.
+-- Each redirect hop: src answered status with a Location resolving to dst, or
+-- (kind meta_refresh) an HTML page whose meta refresh leads to dst at once.
 CREATE TABLE IF NOT EXISTS redirects (
     src_id INTEGER PRIMARY KEY,
     dst_id INTEGER,                      -- NULL when the Location was unusable
-    status INTEGER NOT NULL
+    status INTEGER NOT NULL,
+    kind   TEXT NOT NULL DEFAULT 'http', -- http | meta_refresh
+    delay  INTEGER                       -- meta_refresh: seconds; NULL for http
 );
 -- URLs known from outside the link graph: start URLs, sitemaps, backlink
 -- targets, a user's list. The orphan candidates.
@@ -160,6 +166,16 @@ CREATE TABLE IF NOT EXISTS backlinks (
 -- and indexes it once (much cheaper than keeping it up to date row by row).
 CREATE UNIQUE INDEX IF NOT EXISTS backlinks_key ON backlinks (source_url, target_id);
 """
+
+# Columns added to the schema after stores were written: (table, column, definition).
+# A store opened for writing gets the ones it lacks; readers check with has_column.
+_ADDED_COLUMNS: Final = (
+    ("pages", "meta_refresh", "TEXT"),
+    ("pages", "refresh_id", "INTEGER"),
+    ("pages", "refresh_delay", "INTEGER"),
+    ("redirects", "kind", "TEXT NOT NULL DEFAULT 'http'"),
+    ("redirects", "delay", "INTEGER"),
+)
 
 # Created when the crawl is finalised: maintaining them during millions of
 # inserts costs more than building them once.
@@ -236,6 +252,7 @@ class CrawlStore:
             if create:
                 self.conn.executescript(_SCHEMA)
                 self._init_version()
+                self._add_columns()
             else:
                 self._check_version()
         except sqlite3.DatabaseError as exc:
@@ -251,6 +268,18 @@ class CrawlStore:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif json.loads(row[0]) != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has store schema {row[0]}, expected {SCHEMA_VERSION}")
+
+    def _add_columns(self) -> None:
+        """Give a store written by an earlier version the columns added since (additive)."""
+        for table, column, definition in _ADDED_COLUMNS:
+            if not self.has_column(table, column):
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` has ``column`` (a store written before it was added may not)."""
+        if not table.isidentifier():
+            raise ValueError(table)
+        return any(row[1] == column for row in self.conn.execute(f"PRAGMA table_info({table})"))
 
     def _check_version(self) -> None:
         try:

@@ -139,8 +139,11 @@ _FLAGS: Final = (
     (8, "dead_end"),
     (16, "nofollow"),
     (32, "landing"),
+    (64, "meta_refresh"),
 )
-F_PRIORITY, F_NOINDEX, F_ORPHAN, F_DEAD_END, F_NOFOLLOW, F_LANDING = (bit for bit, _ in _FLAGS)
+F_PRIORITY, F_NOINDEX, F_ORPHAN, F_DEAD_END, F_NOFOLLOW, F_LANDING, F_META_REFRESH = (
+    bit for bit, _ in _FLAGS
+)
 _FLAG_LISTS: Final = tuple(
     [name for bit, name in _FLAGS if mask & bit] for mask in range(1 << len(_FLAGS))
 )
@@ -258,7 +261,8 @@ def node_flags(model: EquityModel, store: CrawlStore) -> np.ndarray:
     sitemap, a backlink or a URL list, linked by no crawled page and not a start
     page; only said when the crawl was complete, since otherwise the verdict is
     inconclusive), ``dead_end`` (no outgoing link), ``nofollow`` (robots meta),
-    ``landing`` (receives backlink authority).
+    ``landing`` (receives backlink authority), ``meta_refresh`` (a delayed meta
+    refresh sends visitors to another URL).
 
     Returns
     -------
@@ -272,6 +276,9 @@ def node_flags(model: EquityModel, store: CrawlStore) -> np.ndarray:
     out_links = np.diff(graph.flows.ptr) + np.diff(graph.leaks.ptr)
     flags[out_links == 0] |= F_DEAD_END
     flags[model.referring_domains > 0] |= F_LANDING
+    refreshing = _delayed_refresh_pages(store, graph.node_of_url.size)
+    nodes = graph.node_of_url[refreshing]
+    flags[nodes[nodes >= 0]] |= F_META_REFRESH
     if graph.meta.get("complete"):
         known_ids = np.fromiter(
             (
@@ -292,6 +299,22 @@ def node_flags(model: EquityModel, store: CrawlStore) -> np.ndarray:
         start[graph.start_nodes] = True
         flags[known & ~_linked_nodes(model) & ~start] |= F_ORPHAN
     return flags
+
+
+def _delayed_refresh_pages(store: CrawlStore, size: int) -> np.ndarray:
+    """URL ids of HTML pages with a delayed meta refresh to another URL."""
+    if not store.has_column("pages", "refresh_id"):  # a store written before the column
+        return np.zeros(0, np.int64)
+    ids = np.fromiter(
+        (
+            row[0]
+            for row in store.conn.execute(
+                "SELECT url_id FROM pages WHERE kind = 'html' AND refresh_id IS NOT NULL"
+            )
+        ),
+        dtype=np.int64,
+    )
+    return ids[(ids >= 0) & (ids < size)]
 
 
 def _depth(value: int) -> int | None:
@@ -360,12 +383,13 @@ def page_rows(
             ).fetchall()
         )
     node_of_url, url_final, outcome = graph.node_of_url, graph.url_final, graph.url_outcome
+    refresh = "p.refresh_id" if store.has_column("pages", "refresh_id") else "NULL"
     cursor = store.conn.execute(
-        "SELECT p.url_id, u.url, p.kind, p.status, p.depth, p.title, p.noindex"
-        " FROM pages AS p JOIN urls AS u ON u.id = p.url_id ORDER BY p.url_id"
+        "SELECT p.url_id, u.url, p.kind, p.status, p.depth, p.title, p.noindex,"
+        f" {refresh} FROM pages AS p JOIN urls AS u ON u.id = p.url_id ORDER BY p.url_id"
     )
     while batch := cursor.fetchmany(10_000):
-        for url_id, url, kind, page_status, page_depth, title, noindex in batch:
+        for url_id, url, kind, page_status, page_depth, title, noindex, refresh_id in batch:
             if url_id < size and node_of_url[url_id] >= 0:
                 continue
             terminal = url_id < size and url_final[url_id] == url_id
@@ -381,6 +405,8 @@ def page_rows(
                 names.append("canonicalised")
             if noindex:
                 names.append("noindex")
+            if refresh_id is not None:
+                names.append("meta_refresh")
             yield (
                 url, None, None, None, page_depth, page_status,
                 int(leak_in[url_id]) if terminal and leak_in is not None else None,
@@ -519,6 +545,12 @@ def _crawl_info(model: EquityModel, store: CrawlStore) -> CrawlInfo:
             " WHERE NOT EXISTS (SELECT 1 FROM pages AS p WHERE p.url_id = k.url_id)"
         ).fetchone()[0]
     )
+    meta_refresh_hops = delayed_refreshes = 0
+    if store.has_column("pages", "refresh_id"):
+        meta_refresh_hops, delayed_refreshes = store.conn.execute(
+            "SELECT coalesce(sum(kind = 'redirect'), 0), coalesce(sum(kind = 'html'), 0)"
+            " FROM pages WHERE refresh_id IS NOT NULL"
+        ).fetchone()
     max_depth = meta.get("max_click_depth")
     if not isinstance(max_depth, int):
         depths = model.graph.depth
@@ -532,6 +564,8 @@ def _crawl_info(model: EquityModel, store: CrawlStore) -> CrawlInfo:
         by_kind=by_kind,
         known_not_crawled=known_not_crawled,
         max_depth=max_depth,
+        meta_refresh_hops=int(meta_refresh_hops),
+        delayed_refreshes=int(delayed_refreshes),
     )
 
 

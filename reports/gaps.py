@@ -1207,16 +1207,24 @@ def _broken_links(ctx: _Context) -> list[Finding]:
     return findings
 
 
-def _redirect_hops(conn: sqlite3.Connection) -> dict[int, int]:
-    return {
+def _redirect_hops(conn: sqlite3.Connection) -> tuple[dict[int, int], set[int]]:
+    """Every hop (source -> target id, -1 when unusable), and the meta refresh sources."""
+    hops = {
         int(s): (-1 if d is None else int(d))
         for s, d in conn.execute("SELECT src_id, dst_id FROM redirects")
     }
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(redirects)")}
+    refreshes: set[int] = set()
+    if "kind" in columns:  # a store written before meta refreshes has none
+        refreshes = {
+            int(s) for (s,) in conn.execute("SELECT src_id FROM redirects WHERE kind != 'http'")
+        }
+    return hops, refreshes
 
 
 def _redirect_links(ctx: _Context) -> list[Finding]:
     graph, config = ctx.graph, ctx.config
-    hops_of = _redirect_hops(ctx.conn)
+    hops_of, refreshes = _redirect_hops(ctx.conn)
     if not hops_of:
         return []
     redirecting = np.asarray(sorted(hops_of), dtype=np.int64)
@@ -1249,6 +1257,7 @@ def _redirect_links(ctx: _Context) -> list[Finding]:
             seen.add(current)
             current = hops_of[current]
             hops += 1
+        meta_refreshes = len(seen & refreshes)
         final = ctx.node_of_id(url_id)
         url = graph.url_of_id(url_id) or f"#{url_id}"
         path, final_path = ctx.key(url), ctx.key(graph.urls[final])
@@ -1258,19 +1267,32 @@ def _redirect_links(ctx: _Context) -> list[Finding]:
         title = f"{_link_to(linking)} {path}, which redirects to {final_path}"
         if hops > 1:
             title += f" through {hops} hops"
+        evidence = [
+            Evidence("Linking pages", linking, "count"),
+            Evidence("Redirect hops", hops, "count"),
+            Evidence("Authority through the redirect", carried, "share"),
+            Evidence("Link instead to", graph.urls[final], "url"),
+        ]
+        fix = f"Change these links to point at {final_path} directly."
+        if meta_refreshes:
+            if hops == 1:
+                title += " (an HTML meta refresh)"
+            elif meta_refreshes == 1:
+                title += " (one of them an HTML meta refresh)"
+            else:
+                title += f" ({meta_refreshes} of them HTML meta refreshes)"
+            evidence.insert(2, Evidence("Meta refresh hops", meta_refreshes, "count"))
+            fix += (
+                " A server-side 301 serves visitors and search engines better than a meta refresh."
+            )
         findings.append(
             Finding(
                 id=finding_id("redirect-link", path),
                 kind="redirect_link",
                 severity=severity,
                 title=title,
-                evidence=[
-                    Evidence("Linking pages", linking, "count"),
-                    Evidence("Redirect hops", hops, "count"),
-                    Evidence("Authority through the redirect", carried, "share"),
-                    Evidence("Link instead to", graph.urls[final], "url"),
-                ],
-                fix=f"Change these links to point at {final_path} directly.",
+                evidence=evidence,
+                fix=fix,
                 pages=ctx.cut(pages),
                 pages_total=len(pages),
             )

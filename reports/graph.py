@@ -4,8 +4,9 @@ The graph is the model's view of the site (``docs/equity.md`` has the full
 rules and the reasons behind them):
 
 * **URL resolution.** Every URL id resolves to a node or to an outcome.
-  Redirect chains are followed to their end; loops and unusable ``Location``
-  headers are ``loop``/``broken``. A ``rel=canonical`` on a 200 HTML page that
+  Redirect chains are followed to their end, an instant meta refresh being a
+  hop like a 3xx (the crawl records it in ``redirects``); loops and unusable
+  ``Location`` headers are ``loop``/``broken``. A ``rel=canonical`` on a 200 HTML page that
   points at another URL *resolving to a node* folds the page into that node;
   a canonical pointing anywhere else (an error, another site, a page the crawl
   never saw) is ignored, as search engines ignore it, and canonical cycles are
@@ -18,7 +19,9 @@ rules and the reasons behind them):
   among those that decide (the followed ones if any, else all). A link to the
   page itself (after resolution) is dropped: it moves no one. Each remaining
   link's share is ``w(position) / sum of w`` over the page's merged links,
-  internal and external, followed or not.
+  internal and external, followed or not. A page's delayed meta refresh
+  (``pages.refresh_id``) is one more followed link in the content position:
+  the page stays a page, and the browser is sent on after a while.
 * A share **flows** when the link is followed and its target is a node;
   otherwise it **leaks**, by kind: ``nofollow``, ``external``, ``broken``
   (errors, failures, redirect loops), ``blocked`` (robots.txt, and pages the
@@ -92,6 +95,8 @@ LEAK_OF_OUTCOME: Final = np.array(
 )
 
 _POSITION_MASK: Final = 0b111
+#: Position a delayed meta refresh counts in (as a link of the page).
+_REFRESH_POSITION: Final = POSITIONS.index("content")
 _FOLLOWED_BIT: Final = 7
 _EDGE_SHIFT: Final = 8
 _KIND_CODES: Final = {
@@ -151,6 +156,8 @@ class LoadStats:
     leak_links: dict[str, int]
     dead_ends: int
     seconds: dict[str, float] = field(default_factory=dict)
+    meta_refreshes: int = 0
+    delayed_refreshes: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -730,15 +737,25 @@ def _load(
     base[page_ids] = codes
     del rows, codes
 
+    # An instant meta refresh is a redirects row like a 3xx: resolved the same way.
     redirect_rows = conn.execute("SELECT src_id, coalesce(dst_id, -1) FROM redirects").fetchall()
     redirect_src = np.fromiter((r[0] for r in redirect_rows), np.int64, len(redirect_rows))
     redirect_dst = np.fromiter((r[1] for r in redirect_rows), np.int64, len(redirect_rows))
+    meta_refreshes = (
+        int(
+            conn.execute("SELECT count(*) FROM redirects WHERE kind = 'meta_refresh'").fetchone()[0]
+        )
+        if store.has_column("redirects", "kind")
+        else 0
+    )
+    refresh_src, refresh_dst = _delayed_refreshes(store)
     canonical_src_a = np.asarray(canonical_src, dtype=np.int64)
     canonical_dst_a = np.asarray(canonical_dst, dtype=np.int64)
     for name, ids in (
         ("redirects", redirect_src),
         ("redirects", redirect_dst),
         ("canonicals", canonical_dst_a),
+        ("meta refreshes", refresh_dst),
     ):
         if ids.size and (ids.min() < -1 or ids.max() >= size):
             raise StoreError(f"{store.path}: {name} refer to URL ids missing from urls")
@@ -786,7 +803,7 @@ def _load(
     if total % 8:
         raise StoreError(f"{store.path}: an edges blob is not a whole number of int64 values")
     packing = _Packing.for_sizes(n, size)
-    packed_links = np.empty(total // 8, dtype=np.int64)
+    packed_links = np.empty(total // 8 + refresh_src.size, dtype=np.int64)
     seen_internal = np.zeros(size, dtype=bool)
     filled = 0
     links_read = 0
@@ -821,6 +838,18 @@ def _load(
         chunk = packing.pack(src, final[dst], _strength(followed, position, rank))
         packed_links[filled : filled + chunk.size] = chunk
         filled += chunk.size
+    # Delayed meta refreshes: one followed content link each, merged like the others.
+    src = node_of_url[refresh_src]
+    keep = src >= 0
+    delayed_refreshes = int(keep.sum()) if weights[_REFRESH_POSITION] > 0 else 0
+    if delayed_refreshes:
+        position = np.full(delayed_refreshes, _REFRESH_POSITION, dtype=np.int64)
+        followed = np.ones(delayed_refreshes, dtype=bool)
+        chunk = packing.pack(
+            src[keep], final[refresh_dst[keep]], _strength(followed, position, rank)
+        )
+        packed_links[filled : filled + chunk.size] = chunk
+        filled += chunk.size
     packed_links = packed_links[:filled]
     seconds["edges_read"] = time.perf_counter() - clock
 
@@ -838,7 +867,7 @@ def _load(
     # URLs known only from outside the link graph (backlink targets imported
     # after the crawl or left by a cap, sitemap URLs a cap cut off).
     outside_ids = _unfetched_known_ids(conn, size)
-    loose = np.concatenate([redirect_src, outside_ids])
+    loose = np.concatenate([redirect_src, refresh_dst, outside_ids])
     ends = np.unique(final[loose[pending[loose]]])
     ends = ends[~seen_internal[ends]]
     if ends.size:
@@ -893,6 +922,8 @@ def _load(
         },
         dead_ends=int((classified.weight_total <= 0).sum()),
         seconds=seconds,
+        meta_refreshes=meta_refreshes,
+        delayed_refreshes=delayed_refreshes,
     )
     return SiteGraph(
         urls=urls,
@@ -920,6 +951,18 @@ def _load(
         normaliser=normaliser,
         _resolver=resolver,
     )
+
+
+def _delayed_refreshes(store: CrawlStore) -> tuple[np.ndarray, np.ndarray]:
+    """``(page ids, target ids)`` of HTML pages' delayed meta refreshes (few rows)."""
+    if not store.has_column("pages", "refresh_id"):  # a store written before the column
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows = store.conn.execute(
+        "SELECT url_id, refresh_id FROM pages WHERE kind = 'html' AND refresh_id IS NOT NULL"
+    ).fetchall()
+    src = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    dst = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+    return src, dst
 
 
 def _host(url: str) -> str:

@@ -194,6 +194,11 @@ class CrawlInfo:
         URLs known from sitemaps, backlinks or a URL list that were never fetched.
     max_depth : int or None
         The deepest click depth reached.
+    meta_refresh_hops : int
+        Redirects (among ``by_kind``'s) that are instant HTML meta refreshes.
+    delayed_refreshes : int
+        HTML pages whose meta refresh sends visitors to another URL after a
+        delay (they stay pages; the refresh counts as one of their links).
     """
 
     complete: bool
@@ -204,6 +209,8 @@ class CrawlInfo:
     by_kind: list[KindCount]
     known_not_crawled: int
     max_depth: int | None
+    meta_refresh_hops: int = 0
+    delayed_refreshes: int = 0
 
 
 # -- 1. summary -----------------------------------------------------------------

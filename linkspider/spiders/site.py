@@ -20,7 +20,10 @@ How it crawls:
   decision: fetched, or recorded as skipped/trapped.
 * Redirects are followed by the spider, not by Scrapy, so that each hop is
   recorded with its status, loops are detected, and a hop is not a click
-  level (:class:`~linkspider.middlewares.depth.ClickDepthMiddleware`).
+  level (:class:`~linkspider.middlewares.depth.ClickDepthMiddleware`). An
+  HTML page whose ``<meta http-equiv="refresh">`` sends the browser on at
+  once (``LINKSPIDER_META_REFRESH_INSTANT``) is such a hop too; a delayed
+  refresh leaves the page a page and its target is followed like a link.
 * Links with a non-HTML file extension are requested with ``HEAD``; non-HTML
   answers to ``GET`` are cut at the headers
   (:class:`~linkspider.extensions.gate.ResponseGate`).
@@ -100,6 +103,9 @@ DEFAULT_HEAD_EXTENSIONS: Final = (
     "css", "js", "woff", "woff2", "ttf", "otf", "eot",
 )  # fmt: skip
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+#: One hop of a chain in request meta: ``(url, status)`` for a 3xx answer,
+#: ``(url, status, "meta_refresh")`` for an instant meta refresh.
+Hop = tuple[str, int] | tuple[str, int, str]
 CHAIN_META_KEY: Final = "linkspider_chain"
 START_META_KEY: Final = "linkspider_start"
 SITEMAP_META_KEY: Final = "linkspider_sitemap"
@@ -109,6 +115,10 @@ KNOWN_URL_PRIORITY: Final = -10_000
 #: Known URLs released per idle moment.
 KNOWN_URL_BATCH: Final = 1000
 _RUN_FILE: Final = "linkspider-run.json"
+
+
+def _redirect_hop(hop: Hop) -> RedirectHop:
+    return RedirectHop(url=hop[0], status=hop[1], kind=hop[2] if len(hop) > 2 else "http")
 
 
 @lru_cache(maxsize=131_072)
@@ -139,6 +149,8 @@ class SiteConfig:
     trap_rules: TrapRules = field(default_factory=TrapRules)
     signature_terms: int = 12
     maxsize: int = 16 * 1024 * 1024
+    meta_refresh: bool = True
+    meta_refresh_instant: int = 0
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> SiteConfig:
@@ -195,6 +207,10 @@ class SiteConfig:
             ),
             signature_terms=s.getint("LINKSPIDER_SIGNATURE_TERMS", cls.signature_terms, minimum=0),
             maxsize=s.getint("DOWNLOAD_MAXSIZE", cls.maxsize, minimum=0),
+            meta_refresh=s.getbool("LINKSPIDER_META_REFRESH", cls.meta_refresh),
+            meta_refresh_instant=s.getint(
+                "LINKSPIDER_META_REFRESH_INSTANT", cls.meta_refresh_instant, minimum=0
+            ),
         )
 
 
@@ -647,7 +663,7 @@ class SiteSpider(Spider):
         url: str,
         *,
         start: bool = False,
-        chain: tuple[tuple[str, int], ...] = (),
+        chain: tuple[Hop, ...] = (),
         method: str | None = None,
         depth_reset: bool = False,
         priority: int = 0,
@@ -707,7 +723,7 @@ class SiteSpider(Spider):
         url: str,
         depth: int,
         *,
-        chain: tuple[tuple[str, int], ...] = (),
+        chain: tuple[Hop, ...] = (),
         method: str | None = None,
         known: bool = False,
         record_skips: bool = True,
@@ -805,7 +821,7 @@ class SiteSpider(Spider):
         url = response.url
         status = response.status
         depth = int(meta.get("depth", 0))
-        chain: tuple[tuple[str, int], ...] = tuple(meta.get(CHAIN_META_KEY, ()))
+        chain: tuple[Hop, ...] = tuple(meta.get(CHAIN_META_KEY, ()))
         latency = meta.get("download_latency")
         response_ms = None if latency is None else round(latency * 1000.0, 1)
         self._state["answered"] += 1
@@ -826,8 +842,6 @@ class SiteSpider(Spider):
                 retry.meta[START_META_KEY] = start_url
             yield retry
             return
-        if start_url:
-            self._settle_start(start_url)
 
         stopped = meta.get(STOPPED_META_KEY)
         declared = response.headers.get(b"Content-Length")
@@ -836,7 +850,7 @@ class SiteSpider(Spider):
             url=url,
             status=status,
             depth=depth,
-            redirect_chain=[RedirectHop(url=u, status=s) for u, s in chain],
+            redirect_chain=[_redirect_hop(hop) for hop in chain],
             requested_url=chain[0][0] if chain else url,
             content_type=content_type,
             response_ms=response_ms,
@@ -862,13 +876,20 @@ class SiteSpider(Spider):
         ):
             item.kind = "other"
         else:
-            yield item
-            yield from self._parse_html(response, item)
+            assert isinstance(response, TextResponse)
+            yield from self._parse_html(response, item, chain, start_url)
             return
+        if start_url:
+            self._settle_start(start_url)
         yield item
 
-    def _parse_html(self, response: Response, item: PageItem) -> Iterator[Any]:
-        assert isinstance(response, TextResponse)
+    def _parse_html(
+        self,
+        response: TextResponse,
+        item: PageItem,
+        chain: tuple[Hop, ...],
+        start_url: str | None,
+    ) -> Iterator[Any]:
         try:
             encoding = response.encoding
         except (LookupError, ValueError):
@@ -900,7 +921,35 @@ class SiteSpider(Spider):
         item.signature = facts.signature
         item.links = facts.links
         item.error = facts.error
+        item.meta_refresh = facts.meta_refresh
+        refresh_url = facts.refresh_url if self.config.meta_refresh else None
+        delay = facts.refresh_delay
+        if refresh_url is not None and delay is not None and 200 <= item.status < 300:
+            if delay <= self.config.meta_refresh_instant:
+                # The browser goes on at once: a redirect hop, as search engines treat it.
+                yield from self._follow_hop(
+                    response,
+                    item.depth,
+                    chain,
+                    (item.url, item.status, "meta_refresh"),
+                    refresh_url,
+                    location=facts.meta_refresh or "",
+                    response_ms=item.response_ms,
+                    delay=delay,
+                    content_type=item.content_type,
+                )
+                return
+            item.refresh_url, item.refresh_delay = refresh_url, delay
+        if start_url:
+            self._settle_start(start_url)
+        yield item
         yield from self._follow(facts.links, item.depth + 1, canonical, facts.hreflang)
+        if item.refresh_url is not None and self._is_internal(item.refresh_url):
+            # A delayed refresh is followed as a link of the page (nofollow is
+            # about links: a browser goes there all the same).
+            decision = self._decide(item.refresh_url, item.depth + 1)
+            if decision is not None:
+                yield decision
 
     def _follow(
         self,
@@ -935,7 +984,7 @@ class SiteSpider(Spider):
         self,
         response: Response,
         depth: int,
-        chain: tuple[tuple[str, int], ...],
+        chain: tuple[Hop, ...],
         response_ms: float | None,
     ) -> Iterator[Any]:
         url = response.url
@@ -946,8 +995,43 @@ class SiteSpider(Spider):
         except UnicodeDecodeError:
             location = raw.decode("latin-1")
         target = self.normaliser.normalise(location, url) if location.strip() else None
-        hops = (*chain, (url, status))
-        loop = target is not None and any(hop_url == target for hop_url, _ in hops)
+        request = response.request
+        assert request is not None
+        yield from self._follow_hop(
+            response,
+            depth,
+            chain,
+            (url, status),
+            target,
+            location=location,
+            response_ms=response_ms,
+            method="HEAD" if request.method == "HEAD" and status != 303 else "GET",
+        )
+
+    def _follow_hop(
+        self,
+        response: Response,
+        depth: int,
+        chain: tuple[Hop, ...],
+        hop: Hop,
+        target: str | None,
+        *,
+        location: str,
+        response_ms: float | None,
+        method: str | None = None,
+        delay: int | None = None,
+        content_type: str | None = None,
+    ) -> Iterator[Any]:
+        """Record one redirect hop (3xx or meta refresh) and follow it.
+
+        The same rules for both: a loop or a chain longer than
+        ``LINKSPIDER_MAX_REDIRECTS`` stops, an external target is recorded
+        and not crawled, a start URL's hop to another host of the site adopts
+        that host. ``method`` ``None`` picks GET or HEAD by the URL.
+        """
+        url, status, kind = hop[0], hop[1], _redirect_hop(hop).kind
+        hops = (*chain, hop)
+        loop = target is not None and any(earlier[0] == target for earlier in hops)
         error = None
         if target is None:
             error = "redirect without a usable Location"
@@ -966,6 +1050,9 @@ class SiteSpider(Spider):
             response_ms=response_ms,
             fetched_at=time.time(),
             error=error,
+            kind=kind,
+            delay=delay,
+            content_type=content_type,
         )
         request = response.request
         assert request is not None
@@ -986,7 +1073,6 @@ class SiteSpider(Spider):
         if start_url and self._state["start_redirects"].get(start_url) != target:
             self._state["start_redirects"][start_url] = target
             self._run_facts_changed()
-        method = "HEAD" if request.method == "HEAD" and status != 303 else "GET"
         decision = self._decide(target, depth, chain=hops, method=method)
         if start_url:
             if isinstance(decision, Request):

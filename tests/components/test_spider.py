@@ -124,6 +124,49 @@ def test_redirects_keep_the_chain_and_detect_loops(tmp_path: Path) -> None:
     ]
 
 
+REFRESH_PAGE = """<html><head><meta http-equiv="refresh" content="{delay}; url=/target">
+</head><body><a href="/link">Link</a></body></html>"""
+
+
+def test_meta_refresh_delay_threshold_and_switch(tmp_path: Path) -> None:
+    # Within LINKSPIDER_META_REFRESH_INSTANT: a hop that keeps the chain and the depth.
+    spider = make_spider(tmp_path / "a", {"LINKSPIDER_META_REFRESH_INSTANT": 2})
+    chain = ((f"{BASE}/first", 301),)
+    request = page_request(spider, "/old", depth=1, **{CHAIN_META_KEY: chain})
+    output = list(spider.parse(respond(request, REFRESH_PAGE.format(delay=2))))
+    hop, follow = output
+    assert isinstance(hop, RedirectItem)
+    assert (hop.kind, hop.status, hop.delay, hop.target, hop.requested_url) == (
+        "meta_refresh",
+        200,
+        2,
+        f"{BASE}/target",
+        f"{BASE}/first",
+    )
+    assert isinstance(follow, Request) and follow.meta[HOP_META_KEY]
+    assert follow.meta[CHAIN_META_KEY] == (*chain, (f"{BASE}/old", 200, "meta_refresh"))
+    # Past it: the page is a page, its link and then the refresh target are followed.
+    request = page_request(spider, "/slow", depth=1)
+    body = REFRESH_PAGE.format(delay=3).replace("/target", "/later")
+    page, *follows = spider.parse(respond(request, body))
+    assert isinstance(page, PageItem) and page.kind == "html"
+    assert (page.refresh_url, page.refresh_delay) == (f"{BASE}/later", 3)
+    assert [(r.url, r.meta.get(HOP_META_KEY)) for r in follows] == [
+        (f"{BASE}/link", None),
+        (f"{BASE}/later", None),
+    ]
+    # Switched off: recorded as written, neither a hop nor followed.
+    off = make_spider(tmp_path / "b", {"LINKSPIDER_META_REFRESH": False})
+    request = page_request(off, "/old", depth=1)
+    page, *follows = off.parse(respond(request, REFRESH_PAGE.format(delay=0)))
+    assert isinstance(page, PageItem)
+    assert (page.meta_refresh, page.refresh_url) == ("0; url=/target", None)
+    assert [r.url for r in follows] == [f"{BASE}/link"]
+    crawler = get_crawler(settings_dict={"LINKSPIDER_META_REFRESH_INSTANT": -1})
+    with pytest.raises(ValueError, match="LINKSPIDER_META_REFRESH_INSTANT"):
+        SiteConfig.from_settings(crawler.settings)
+
+
 def test_non_html_error_and_oversize_answers_are_recorded_not_parsed(tmp_path: Path) -> None:
     spider = make_spider(tmp_path)
     pdf = page_request(spider, "/file", **{STOPPED_META_KEY: "not_html"})

@@ -94,7 +94,7 @@ def test_items_become_rows_edges_and_metadata(tmp_path: Path) -> None:
             f"{BASE}/": 0, f"{BASE}/a": 1, f"{BASE}/old": 2, f"{BASE}/new": 2, f"{BASE}/cal/9": None
         }  # fmt: skip
         assert conn.execute("SELECT * FROM redirects").fetchall() == [
-            (ids[f"{BASE}/old"], ids[f"{BASE}/new"], 301)
+            (ids[f"{BASE}/old"], ids[f"{BASE}/new"], 301, "http", None)
         ]
         assert conn.execute("SELECT pattern FROM traps").fetchall() == [("/cal/#",)]
         assert conn.execute(
@@ -113,6 +113,74 @@ def test_items_become_rows_edges_and_metadata(tmp_path: Path) -> None:
         assert meta["pages_by_kind"] == {"html": 3, "redirect": 1, "trap": 1}
         assert meta["start_urls"] == [f"{BASE}/"]
         assert "links_by_dst" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
+def test_meta_refreshes_are_written_as_hops_and_page_facts(tmp_path: Path) -> None:
+    spider, pipeline = build(tmp_path)
+    pipeline.process_item(
+        RedirectItem(
+            url=f"{BASE}/old",
+            status=200,
+            target=f"{BASE}/new",
+            location="0; url=/new",
+            depth=1,
+            kind="meta_refresh",
+            delay=0,
+            content_type="text/html",
+        )
+    )
+    pipeline.process_item(
+        PageItem(
+            url=f"{BASE}/moved",
+            status=200,
+            depth=1,
+            links=[link("/a")],
+            meta_refresh="5; url=/later",
+            refresh_url=f"{BASE}/later",
+            refresh_delay=5,
+        )
+    )
+    pipeline.process_item(PageItem(url=f"{BASE}/reload", status=200, depth=1, meta_refresh="30"))
+    finish(spider, pipeline)
+    with CrawlStore(tmp_path / "run") as store:
+        ids = store.intern([f"{BASE}/old", f"{BASE}/new", f"{BASE}/later"])
+        assert store.conn.execute("SELECT * FROM redirects").fetchall() == [
+            (ids[f"{BASE}/old"], ids[f"{BASE}/new"], 200, "meta_refresh", 0)
+        ]
+        rows = store.conn.execute(
+            "SELECT u.url, p.kind, p.status, p.content_type, p.meta_refresh, p.refresh_id,"
+            " p.refresh_delay, p.n_links FROM pages p JOIN urls u ON u.id = p.url_id"
+            " ORDER BY p.url_id"
+        ).fetchall()
+        assert rows == [
+            (f"{BASE}/old", "redirect", 200, "text/html", "0; url=/new", ids[f"{BASE}/new"], 0,
+             None),
+            (f"{BASE}/moved", "html", 200, None, "5; url=/later", ids[f"{BASE}/later"], 5, 1),
+            (f"{BASE}/reload", "html", 200, None, "30", None, None, 0),
+        ]  # fmt: skip
+
+
+def test_a_store_from_before_meta_refreshes_gets_the_columns(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "crawl.sqlite")
+    old.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE redirects (src_id INTEGER PRIMARY KEY, dst_id INTEGER,
+                                status INTEGER NOT NULL);
+        INSERT INTO redirects VALUES (1, 2, 301);
+        CREATE TABLE pages (url_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status INTEGER);
+        """
+    )
+    old.commit()
+    old.close()
+    with CrawlStore(tmp_path) as reader:
+        assert not reader.has_column("redirects", "kind")
+    with CrawlStore(tmp_path, create=True) as store:  # a resumed crawl opens it so
+        assert store.has_column("pages", "refresh_id")
+        assert store.conn.execute("SELECT * FROM redirects").fetchall() == [
+            (1, 2, 301, "http", None)
+        ]
 
 
 def test_batches_are_committed_as_they_fill(tmp_path: Path) -> None:

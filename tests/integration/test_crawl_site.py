@@ -307,8 +307,8 @@ def test_feed_export_writes_page_items_with_their_links(crawl: Crawl) -> None:
     }
     chain_end = pages[crawl.server.url("/blog/chain-end")]
     assert chain_end["redirect_chain"] == [
-        {"url": crawl.server.url("/blog/chain-start"), "status": 301},
-        {"url": crawl.server.url("/blog/chain-2"), "status": 308},
+        {"url": crawl.server.url("/blog/chain-start"), "status": 301, "kind": "http"},
+        {"url": crawl.server.url("/blog/chain-2"), "status": 308, "kind": "http"},
     ]
     redirects = [item for item in items if "target" in item]
     assert len(redirects) == 6

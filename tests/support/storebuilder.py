@@ -8,6 +8,8 @@ nofollow-only page) without a crawl::
     site.page("/", "/a", "/b@nav", "https://other.test/", "/c!", title="Home")
     site.page("/a", "/")
     site.redirect("/old", "/a")
+    site.meta_refresh("/moved", "/b")  # an instant meta refresh: a hop
+    site.page("/later", "/a", refresh="/b", refresh_delay=5)  # a delayed one
     site.error("/gone", 404)
     site.backlink("https://blog.test/post", "/a", authority=0.7)
     path = site.build(tmp_path)          # the store file, ready for load_graph
@@ -78,6 +80,7 @@ class _Page:
     facts: dict[str, Any] = field(default_factory=dict)
     redirect_to: str | None = None
     redirect_set: bool = False
+    refresh_delay: int | None = None  # an instant meta refresh hop (redirect_to set)
 
 
 @dataclass
@@ -146,13 +149,21 @@ class StoreBuilder:
 
         ``facts`` are page columns: ``title``, ``h1``, ``noindex``, ``nofollow``
         (meta robots), ``canonical`` (a path or URL), ``depth``, ``in_sitemap``,
-        ``word_count``...
+        ``word_count``, ``refresh`` (a path or URL) and ``refresh_delay`` (a
+        delayed meta refresh)...
         """
         return self._add(path, _Page("html", status, [Link.parse(s) for s in links], facts))
 
     def redirect(self, path: str, to: str | None, status: int = 301) -> StoreBuilder:
         """A redirect hop; ``to=None`` for a redirect without a usable Location."""
         page = _Page("redirect", status, redirect_to=to, redirect_set=True)
+        return self._add(path, page)
+
+    def meta_refresh(self, path: str, to: str, delay: int = 0, status: int = 200) -> StoreBuilder:
+        """An HTML page whose instant meta refresh is a redirect hop to ``to``."""
+        page = _Page("redirect", status, redirect_to=to, redirect_set=True, refresh_delay=delay)
+        page.facts["content_type"] = "text/html; charset=utf-8"
+        page.facts["meta_refresh"] = f"{delay}; url={to}"
         return self._add(path, page)
 
     def error(self, path: str, status: int = 404) -> StoreBuilder:
@@ -235,6 +246,8 @@ class StoreBuilder:
                     order.append(self.url(page.redirect_to))
                 if canonical := page.facts.get("canonical"):
                     order.append(self.url(canonical))
+                if refresh := page.facts.get("refresh"):
+                    order.append(self.url(refresh))
             order.extend(self.url(b.target) for b in self._backlinks)
             order.extend(url for url, _ in self._known)
             ids = store.intern(order)
@@ -280,6 +293,9 @@ class StoreBuilder:
     def _write_page(self, store: CrawlStore, ids: dict[str, int], url: str, page: _Page) -> None:
         facts = dict(page.facts)
         canonical = facts.pop("canonical", None)
+        refresh = facts.pop("refresh", None)
+        if page.refresh_delay is not None and page.redirect_to is not None:
+            refresh, facts["refresh_delay"] = page.redirect_to, page.refresh_delay
         columns = {
             "url_id": ids[url],
             "kind": page.kind,
@@ -290,6 +306,7 @@ class StoreBuilder:
             "noindex": int(bool(facts.pop("noindex", False))),
             "nofollow": int(bool(facts.pop("nofollow", False))),
             "canonical_id": ids[self.url(canonical)] if canonical else None,
+            "refresh_id": ids[self.url(refresh)] if refresh else None,
             "n_links": len(page.links) if page.kind == "html" else None,
             **facts,
         }
@@ -298,9 +315,10 @@ class StoreBuilder:
         store.conn.execute(f"INSERT INTO pages({names}) VALUES ({marks})", list(columns.values()))
         if page.redirect_set:
             dst = ids[self.url(page.redirect_to)] if page.redirect_to is not None else None
+            kind = "http" if page.refresh_delay is None else "meta_refresh"
             store.conn.execute(
-                "INSERT INTO redirects(src_id, dst_id, status) VALUES (?, ?, ?)",
-                (ids[url], dst, page.status),
+                "INSERT INTO redirects(src_id, dst_id, status, kind, delay) VALUES (?, ?, ?, ?, ?)",
+                (ids[url], dst, page.status, kind, page.refresh_delay),
             )
         if not page.links:
             return

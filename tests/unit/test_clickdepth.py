@@ -28,7 +28,10 @@ def _store(
         blob = pack_edges([url[d] for d, _ in targets], [f for _, f in targets])
         store.conn.execute("INSERT INTO edges VALUES (?, ?)", (url[src], blob))
     for src, dst in redirects.items():
-        store.conn.execute("INSERT INTO redirects VALUES (?, ?, 301)", (url[src], url[dst]))
+        store.conn.execute(
+            "INSERT INTO redirects (src_id, dst_id, status) VALUES (?, ?, 301)",
+            (url[src], url[dst]),
+        )
     return store
 
 
@@ -62,6 +65,27 @@ def test_breadth_first_over_followed_internal_links_with_free_redirect_hops(tmp_
     }  # fmt: skip
 
 
+def test_a_delayed_meta_refresh_is_a_level_and_an_instant_one_is_not(tmp_path: Path) -> None:
+    store = _store(
+        tmp_path,
+        edges={"home": [("moved", WALK), ("hop", WALK)], "later": [("end", WALK)]},
+        redirects={"hop": "hopped"},
+    )
+    ids = store.intern(f"https://s.example/{n}" for n in ("moved", "later", "hop", "hopped"))
+    store.conn.execute(
+        "UPDATE redirects SET kind = 'meta_refresh', delay = 0, status = 200 WHERE src_id = ?",
+        (ids["https://s.example/hop"],),
+    )
+    store.conn.execute(
+        "UPDATE pages SET refresh_id = ?, refresh_delay = 5 WHERE url_id = ?",
+        (ids["https://s.example/later"], ids["https://s.example/moved"]),
+    )
+    assert write_click_depths(store, ["https://s.example/home"]) == 3
+    assert _depths(store) == {
+        "home": 0, "moved": 1, "hop": 1, "hopped": 1, "later": 2, "end": 3,
+    }  # fmt: skip
+
+
 def test_no_start_in_store_and_rewrites(tmp_path: Path) -> None:
     store = _store(tmp_path, edges={"x": [("y", WALK)]}, redirects={})
     assert click_depths(store, []).max() == -1
@@ -92,7 +116,9 @@ def _random_store(tmp_path: Path, pages: int, links: int, seed: int) -> tuple[Cr
     store.conn.executemany("INSERT INTO edges VALUES (?, ?)", rows)
     # A chain of redirects from the last pages: hops, not levels.
     redirects = {pages: pages - 1, pages - 1: pages - 2}
-    store.conn.executemany("INSERT INTO redirects VALUES (?, ?, 301)", redirects.items())
+    store.conn.executemany(
+        "INSERT INTO redirects (src_id, dst_id, status) VALUES (?, ?, 301)", redirects.items()
+    )
     store.commit()
     return store, {"graph": graph, "redirects": redirects}
 

@@ -9,9 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkspider.extract import (
+    MAX_REFRESH_DELAY,
     PositionRules,
+    Refresh,
     canonical_from_link_header,
     extract_page,
+    parse_refresh,
     robots_directives,
 )
 from linkspider.urlnorm import UrlNormaliser
@@ -288,3 +291,101 @@ def test_malformed_markup_never_crashes(html: str) -> None:
 @given(st.binary(max_size=2000), st.sampled_from([None, "utf-8", "cp1252", "utf-16", "latin-1"]))
 def test_arbitrary_bytes_never_crash(body: bytes, encoding: str | None) -> None:
     _check_invariants(extract_page(b"<html><body>" + body, URL, encoding=encoding))
+
+
+# -- meta refresh ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "delay", "url"),
+    [
+        ("0;url=/new-page", 0, "/new-page"),
+        ("0; URL='/new-page'", 0, "/new-page"),
+        ('0;url="/new-page"', 0, "/new-page"),
+        ("0; Url = /new-page ", 0, "/new-page"),
+        ("  3 , url=/a b ", 3, "/a b"),
+        ("0 /new-page", 0, "/new-page"),  # the url= prefix is optional
+        ("0;'/quoted' tail", 0, "/quoted"),  # the URL ends at its closing quote
+        ("0;url='/unclosed", 0, "/unclosed"),
+        ("0;https://other.example/x?a=1;b=2", 0, "https://other.example/x?a=1;b=2"),
+        ("5", 5, None),  # reload the page itself
+        ("30;", 30, None),
+        ("0; url=", 0, None),
+        ("1.9; url=/a", 1, "/a"),  # a fraction is ignored, as browsers do
+        (".5;url=/a", 0, "/a"),
+        ("0\t\n;\turl=/a", 0, "/a"),
+        ("007;url=/a", 7, "/a"),
+    ],
+)
+def test_refresh_content_forms(content: str, delay: int, url: str | None) -> None:
+    assert parse_refresh(content) == Refresh(delay, url)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "   ", "url=/new", "; url=/new", "-1; url=/new", "0url=/new", "zero; url=/new", "+1;/a"],
+)
+def test_malformed_refresh_content_is_none(content: str) -> None:
+    assert parse_refresh(content) is None
+
+
+def test_a_huge_refresh_delay_is_clamped_without_converting_every_digit() -> None:
+    started = time.perf_counter()
+    parsed = parse_refresh("9" * 1_000_000 + "; url=/a")
+    assert parsed == Refresh(MAX_REFRESH_DELAY, "/a")
+    assert parse_refresh("2147483648;url=/a") == Refresh(MAX_REFRESH_DELAY, "/a")
+    assert time.perf_counter() - started < 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_refresh_parsing_never_raises(content: str) -> None:
+    parsed = parse_refresh(content)
+    assert parsed is None or (0 <= parsed.delay <= MAX_REFRESH_DELAY and parsed.url != "")
+
+
+def _refresh_facts(head: str, body: str = "", url: str = URL) -> tuple[object, ...]:
+    html = f"<html><head><title>t</title>{head}</head><body>{body}<p>text</p></body></html>"
+    facts = extract_page(html.encode(), url, encoding="utf-8")
+    return facts.meta_refresh, facts.refresh_url, facts.refresh_delay
+
+
+def test_a_refresh_in_head_is_resolved_against_the_page_and_base_href() -> None:
+    meta = '<meta http-equiv="refresh" content="0; url=sale">'
+    assert _refresh_facts(meta) == ("0; url=sale", "https://shop.example/shop/sale", 0)
+    based = '<base href="https://shop.example/archive/">' + meta
+    assert _refresh_facts(based)[1] == "https://shop.example/archive/sale"
+    upper = '<META HTTP-EQUIV=" REFRESH " CONTENT="10;URL=/later?utm_source=x#top">'
+    assert _refresh_facts(upper) == (
+        "10;URL=/later?utm_source=x#top",
+        "https://shop.example/later",
+        10,
+    )
+
+
+def test_what_is_not_a_refresh_to_another_url() -> None:
+    meta = '<meta http-equiv="refresh" content="0; url=/elsewhere">'
+    # Inside <noscript> (for browsers without scripts), or in the body: not acted upon.
+    assert _refresh_facts(f"<noscript>{meta}</noscript>") == (None, None, None)
+    assert _refresh_facts("", body=meta) == (None, None, None)
+    # To the page itself (a fragment or tracking parameter does not make it another URL).
+    same = '<meta http-equiv="refresh" content="0; url=/shop/boots?utm_medium=x#reviews">'
+    assert _refresh_facts(same)[1:] == (None, None)
+    # Not http(s), or malformed: recorded as written, nothing to follow.
+    js = '<meta http-equiv="refresh" content="0; url=javascript:alert(1)">'
+    assert _refresh_facts(js) == ("0; url=javascript:alert(1)", None, None)
+    assert _refresh_facts('<meta http-equiv="refresh" content="soon">') == ("soon", None, None)
+    assert _refresh_facts('<meta http-equiv="content-type" content="0;url=/x">') == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_the_first_valid_refresh_wins() -> None:
+    head = (
+        '<meta http-equiv="refresh" content="later please">'
+        '<meta http-equiv="refresh" content="2;url=/second">'
+        '<meta http-equiv="refresh" content="0;url=/third">'
+    )
+    assert _refresh_facts(head) == ("2;url=/second", "https://shop.example/second", 2)

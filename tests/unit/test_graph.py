@@ -125,6 +125,60 @@ def test_redirect_chains_resolve_and_loops_break(tmp_path: Path) -> None:
     assert graph.stats.redirect_loops == 3
 
 
+def test_an_instant_meta_refresh_is_a_hop_like_a_redirect(tmp_path: Path) -> None:
+    site = StoreBuilder()
+    site.page("/", "/moved", "/refresh-loop", "/leaving")
+    site.meta_refresh("/moved", "/r").redirect("/r", "/a")  # a refresh, then a 301
+    site.meta_refresh("/refresh-loop", "/refresh-back").meta_refresh(
+        "/refresh-back", "/refresh-loop"
+    )
+    site.meta_refresh("/leaving", "https://elsewhere.test/")
+    site.page("/a")
+    graph = build(tmp_path, site)
+    assert "https://site.test/moved" not in graph.urls  # folded into its target
+    assert graph.resolve("https://site.test/moved").node == node(graph, "/a")
+    assert graph.resolve("https://site.test/refresh-loop").outcome == "loop"
+    assert graph.resolve("https://site.test/leaving").outcome == "external"
+    assert flows_of(graph, "/") == pytest.approx({"/a": 1 / 3})
+    assert leaks_of(graph, "/") == pytest.approx({"broken": 1 / 3, "external": 1 / 3})
+    assert (graph.stats.meta_refreshes, graph.stats.redirects) == (4, 5)
+    assert graph.stats.delayed_refreshes == 0
+
+
+def test_a_delayed_meta_refresh_is_one_followed_content_link(tmp_path: Path) -> None:
+    site = StoreBuilder()
+    # Page-level nofollow is about links: the refresh still passes authority.
+    site.page("/", "/a@footer", "/b", "/x!", refresh="/a", refresh_delay=5)
+    site.page("/a", "/", nofollow=True, refresh="/b", refresh_delay=10)
+    site.page("/b", "/b@nav", refresh="/gone", refresh_delay=3)
+    site.error("/gone")
+    site.page("/x", refresh="https://elsewhere.test/", refresh_delay=8)
+    graph = build(tmp_path, site)
+    # The footer link to /a merges with the refresh (content, the stronger position).
+    assert flows_of(graph, "/") == pytest.approx({"/a": 1 / 3, "/b": 1 / 3})
+    assert leaks_of(graph, "/") == pytest.approx({"nofollow": 1 / 3})
+    assert flows_of(graph, "/a") == pytest.approx({"/b": 0.5})
+    assert leaks_of(graph, "/a") == pytest.approx({"nofollow": 0.5})
+    assert leaks_of(graph, "/b") == {"broken": 1.0}  # its only link is to itself
+    assert leaks_of(graph, "/x") == {"external": 1.0}
+    assert graph.stats.delayed_refreshes == 4
+    assert click_depth(graph).tolist() == [0, 1, 1, -1]
+
+
+def test_a_store_without_the_meta_refresh_columns_loads(tmp_path: Path) -> None:
+    site = StoreBuilder()
+    site.page("/", "/old").redirect("/old", "/a").page("/a")
+    path = site.build(tmp_path)
+    conn = sqlite3.connect(path)
+    for table, column in (("redirects", "kind"), ("redirects", "delay"), ("pages", "refresh_id")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.commit()
+    conn.close()
+    graph = load_graph(path)
+    assert flows_of(graph, "/") == {"/a": 1.0}
+    assert (graph.stats.meta_refreshes, graph.stats.delayed_refreshes) == (0, 0)
+
+
 def test_leak_kinds_of_targets(tmp_path: Path) -> None:
     site = StoreBuilder()
     targets = ["/e404", "/e500", "/fail", "/robots", "/huge", "/trap", "/cap", "/pdf", "/unseen"]
