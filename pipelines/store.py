@@ -181,6 +181,7 @@ class CrawlStorePipeline:
         self._written_pages = 0
         self._written_links = 0
         self._finished = False
+        self._facts_changed = False  # run_facts() to write with the next batch
         crawler.signals.connect(self._crawl_finished, signal=linkspider_signals.crawl_finished)
         crawler.signals.connect(
             self._run_facts_changed, signal=linkspider_signals.run_facts_changed
@@ -287,8 +288,10 @@ class CrawlStorePipeline:
             self.store.set_meta(key, value)
 
     def _run_facts_changed(self, spider: Spider) -> None:
-        # Between batches (the writes are synchronous): meta is written at once.
-        self._write_run_facts()
+        # Sent once for every start URL that redirects (a list of old URLs: many
+        # thousands), and the facts hold every start URL: written with the next
+        # batch (at most LINKSTORE_BATCH_SECONDS later), not each time.
+        self._facts_changed = True
 
     def _crawl_finished(self, spider: Spider, reason: str, facts: dict[str, Any]) -> None:
         self._finish(reason, facts)
@@ -302,6 +305,9 @@ class CrawlStorePipeline:
         if store is None or self._finished:
             return
         self._finished = True
+        if self._facts_changed:
+            self._facts_changed = False
+            self._write_run_facts()
         store.set_meta("finish_reason", reason)
         store.set_meta("finished_at", _now_iso())
         for key, value in facts.items():
@@ -437,6 +443,9 @@ class CrawlStorePipeline:
         store = self.store
         batch = self.batch
         self._last_flush = time.monotonic()
+        if self._facts_changed:
+            self._facts_changed = False
+            self._write_run_facts()
         if store is None or not (len(batch) or batch.redirects or batch.traps):
             return
         urls: list[str] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -214,6 +215,38 @@ def unpack_edges(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     return packed >> _EDGE_SHIFT, packed & 0xFF
 
 
+#: How long opening a store waits for the write-ahead log it needs.
+WAL_WAIT_SECONDS: Final = 30.0
+
+
+def _use_wal(conn: sqlite3.Connection, path: Path) -> None:
+    """Put the store in WAL mode (each connection asks; the mode is the file's).
+
+    A large backlink import that has the store to itself writes through a
+    rollback journal; going back to WAL then needs a moment without its
+    transactions, and SQLite does not wait for it (a busy timeout does not
+    apply). The import commits every few hundred milliseconds: try again until
+    then. Staying out of WAL is no option: this connection's reads would keep
+    the import's commits waiting.
+    """
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    pause = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                if "locked" in str(exc):
+                    raise StoreError(
+                        f"{path} is being written by another process (a backlink import?): "
+                        "try again when it is done"
+                    ) from None
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 class CrawlStore:
     """An open crawl store.
 
@@ -245,7 +278,7 @@ class CrawlStore:
             self.conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self.conn, path)
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache

@@ -136,6 +136,13 @@ def _landings(spider: Spider) -> list[str]:
     return [str(url) for url in landings.values()] if isinstance(landings, dict) else []
 
 
+def _scope_hosts(spider: Spider) -> frozenset[str]:
+    """The hosts (with their ports) in the crawl's scope: the start URLs' and
+    those a start URL redirected to (the site spider's ``scope.netlocs``)."""
+    netlocs = getattr(getattr(spider, "scope", None), "netlocs", None)
+    return frozenset(str(h) for h in netlocs) if isinstance(netlocs, frozenset) else frozenset()
+
+
 def _start_urls(spider: Spider) -> list[str]:
     """The crawl's start URLs, from the usual spider attributes."""
     urls = [str(u) for u in getattr(spider, "start_urls", None) or []]
@@ -198,8 +205,12 @@ class BacklinksImport:
         normaliser = getattr(spider, "normaliser", None)
         if not isinstance(normaliser, UrlNormaliser):
             normaliser = UrlNormaliser(tracking_params=config.tracking_params)
-        # With the hosts the start URLs already redirected to (a resumed crawl).
-        site = Site.from_urls([*_start_urls(spider), *_landings(spider)], normaliser=normaliser)
+        # With the hosts of the crawl's scope (those a resumed crawl adopted too).
+        site = Site.from_urls(
+            [*_start_urls(spider), *_landings(spider)],
+            extra_hosts=_scope_hosts(spider),
+            normaliser=normaliser,
+        )
         run_dir = Path(spider.run_dir)  # type: ignore[attr-defined]
         try:
             with CrawlStore(run_dir, create=True) as store:
@@ -255,12 +266,12 @@ class BacklinksImport:
         if self.imported is None:
             return  # not imported yet: the import reads the landings itself
         run_dir, site = self.imported
-        normaliser = getattr(spider, "normaliser", None) or UrlNormaliser()
-        landed = Site.from_urls(_landings(spider), normaliser=normaliser)
-        if landed is None:
-            return
+        # Sent for every start URL that redirects (there may be many): the
+        # scope's few hosts are compared, nothing is normalised again.
         hosts = {
-            host for host in landed.hosts - site.hosts if registrable_domain(host) in site.domains
+            host
+            for host in _scope_hosts(spider) - site.hosts
+            if registrable_domain(host) in site.domains
         }
         if not hosts:
             return
@@ -286,4 +297,4 @@ class BacklinksImport:
             stats = self.crawler.stats
             if stats is not None:
                 stats.inc_value("backlinks/stored", -removed)
-                stats.set_value("backlinks/removed_internal", removed)
+                stats.inc_value("backlinks/removed_internal", removed)

@@ -121,7 +121,8 @@ __all__ = [
 #: Link exports smaller than this (in all) are read in this process.
 PARALLEL_MIN_BYTES: Final = 16 << 20
 #: Bytes of an export one worker reads at a time (each region's stage is one
-#: commit into the store: 16 MiB halves them against 8 MiB, for the same balance).
+#: commit into the store: 16 MiB halves them against 8 MiB, for the same balance);
+#: down to half that for exports that would give a worker fewer than 4 regions.
 REGION_BYTES: Final = 16 << 20
 #: The table a large import writes before it replaces ``backlinks``.
 BUILDING: Final = "backlinks_building"
@@ -594,9 +595,15 @@ def _import_in_parallel(
     """Read the exports region by region in worker processes; apply the stages in order."""
     run = _Import(store, replace=replace, build=True)
     run.merge_parts = workers
+    # Half the regions' size when the exports are small for the workers (4 regions
+    # each at least), so that none waits idle at the end.
+    link_bytes = sum(
+        handle.path.stat().st_size for handle, parsed in exports if parsed.format.kind == KIND_LINKS
+    )
+    region_bytes = min(REGION_BYTES, max(REGION_BYTES // 2, link_bytes // (4 * workers)))
     plans: list[list[RegionTask]] = []
     for handle, parsed in exports:
-        regions = handle.regions(REGION_BYTES) if parsed.format.kind == KIND_LINKS else [(0, None)]
+        regions = handle.regions(region_bytes) if parsed.format.kind == KIND_LINKS else [(0, None)]
         plans.append(
             [
                 RegionTask(
@@ -1142,6 +1149,7 @@ class _Import:
         self.next_id = self.first_new_id
         self.stage_dir = tempfile.mkdtemp(prefix=".backlinks-stage-", dir=store.path.parent)
         self.repeats_path = os.path.join(self.stage_dir, "repeats.sqlite")
+        self.synchronous = 1  # the store's synchronous setting (NORMAL), put back with WAL
         #: The store's journal mode to put back (when a building import changed it);
         #: changed while nothing is attached (else SQLite keeps a read open on the store).
         self.restore_journal = self._rollback_journal() if build else None
@@ -1173,10 +1181,15 @@ class _Import:
         str or None
             The mode to put back when the import ends, or ``None`` (unchanged).
         """
-        (mode,) = self.conn.execute("PRAGMA main.journal_mode").fetchone()
-        if str(mode).lower() != "wal":
+        conn = self.conn
+        (mode,) = conn.execute("PRAGMA main.journal_mode").fetchone()
+        if str(mode).lower() != "wal" or _try_journal_mode(conn, "delete") != "delete":
             return None
-        return str(mode) if _try_journal_mode(self.conn, "delete") == "delete" else None
+        # NORMAL is safe with the log; with a rollback journal, a power loss at
+        # the wrong moment can corrupt the file unless every commit syncs.
+        (self.synchronous,) = conn.execute("PRAGMA main.synchronous").fetchone()
+        conn.execute("PRAGMA main.synchronous = FULL")
+        return str(mode)
 
     def _put_journal_back(self) -> bool:
         """The store's write-ahead log again, if this import changed it (and can
@@ -1192,6 +1205,7 @@ class _Import:
         conn = self.conn
         if self.restore_journal is not None and not conn.in_transaction:
             _try_journal_mode(conn, self.restore_journal)
+            conn.execute(f"PRAGMA main.synchronous = {int(self.synchronous)}")
             self.restore_journal = None
         (mode,) = conn.execute("PRAGMA main.journal_mode").fetchone()
         return str(mode).lower() == "wal"
@@ -2020,16 +2034,23 @@ def drop_backlinks_from(store: CrawlStore, hosts: Iterable[str], *, why: str) ->
     marks = ", ".join("?" * len(hosts))
     conn.execute("BEGIN IMMEDIATE")
     try:
+        # One pass over the table (source_host has no index), then by id.
         per_file: Counter[str] = Counter()
-        for (origins,) in conn.execute(
-            f"SELECT origins FROM backlinks WHERE source_host IN ({marks})", hosts
+        ids: list[int] = []
+        for row_id, origins in conn.execute(
+            f"SELECT id, origins FROM backlinks WHERE source_host IN ({marks})", hosts
         ):
-            files = {str(Path(str(file)).resolve()) for file, _line in json.loads(origins)}
-            for file in files:
-                per_file[file] += 1
-        removed = conn.execute(
-            f"DELETE FROM backlinks WHERE source_host IN ({marks})", hosts
-        ).rowcount
+            ids.append(row_id)
+            per_file.update({str(file) for file, _line in json.loads(origins)})
+        if not ids:
+            conn.execute("COMMIT")
+            return 0
+        conn.executemany("DELETE FROM backlinks WHERE id = ?", [(i,) for i in ids])
+        removed = len(ids)
+        resolved: Counter[str] = Counter()
+        for file, count in per_file.items():  # the import records name files resolved
+            resolved[str(Path(file).resolve())] += count
+        per_file = resolved
         for file, count in per_file.items():
             found = conn.execute(
                 "SELECT id, kept, rejected, reject_counts, warnings FROM backlink_imports "

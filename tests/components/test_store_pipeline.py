@@ -245,3 +245,34 @@ def test_store_settings_are_checked() -> None:
     crawler = get_crawler(settings_dict={"LINKSTORE_BATCH_PAGES": 0})
     with pytest.raises(ValueError, match="LINKSTORE_BATCH_PAGES"):
         StoreConfig.from_settings(crawler.settings)
+
+
+def test_changed_run_facts_are_written_with_the_next_batch_not_each_time(
+    tmp_path: Path,
+) -> None:
+    """A list of old URLs that all redirect sends run_facts_changed once each;
+    the facts (every start URL) are written once per batch, not once per signal."""
+    spider, pipeline = build(tmp_path, LINKSTORE_BATCH_SECONDS=3600)
+    assert pipeline.store is not None
+    writes = []
+    set_meta = pipeline.store.set_meta
+    pipeline.store.set_meta = lambda key, value: (writes.append(key), set_meta(key, value))  # type: ignore[method-assign]
+    spider.state["start_redirects"][f"{BASE}/"] = f"{BASE}/home"
+    for _ in range(1000):
+        spider.crawler.signals.send_catch_log(
+            signal=linkspider_signals.run_facts_changed, spider=spider
+        )
+    assert "start_redirects" not in writes  # not yet
+    pipeline.flush()
+    assert writes.count("start_redirects") == 1
+    assert pipeline.store.get_meta("start_redirects") == {f"{BASE}/": f"{BASE}/home"}
+    spider.state["start_redirects"][f"{BASE}/old"] = f"{BASE}/new"
+    spider.crawler.signals.send_catch_log(
+        signal=linkspider_signals.run_facts_changed, spider=spider
+    )
+    finish(spider, pipeline)  # the last change is written when the run ends
+    with CrawlStore(tmp_path / "run") as store:
+        assert store.get_meta("start_redirects") == {
+            f"{BASE}/": f"{BASE}/home",
+            f"{BASE}/old": f"{BASE}/new",
+        }

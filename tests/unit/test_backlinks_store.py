@@ -413,10 +413,13 @@ def test_a_building_import_writes_through_a_rollback_journal_then_puts_wal_back(
             store,
             fixture("ahrefs_backlinks_utf8.csv", "semrush_backlinks.csv"),
             site=SITE,
-            on_file=lambda report: modes.append(journal_mode(store)),
+            on_file=lambda report: modes.append(
+                f"{journal_mode(store)} {store.conn.execute('PRAGMA synchronous').fetchone()[0]}"
+            ),
         )
-        assert modes == ["delete", "delete"]
+        assert modes == ["delete 2", "delete 2"]  # every commit synced (FULL) meanwhile
         assert journal_mode(store) == "wal"
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
         assert not store.conn.in_transaction
         backlinks = rows(store, "SELECT * FROM backlinks ORDER BY id")
         assert len(backlinks) == result.backlinks > 0
