@@ -3,8 +3,8 @@
 Click depth is the breadth-first distance from the start URL(s) over
 followed internal links; a redirect hop (3xx or instant meta refresh) is not a
 level (the target of a redirect gets the depth of the URL that redirected),
-and a page's delayed meta refresh counts as one of its links (its target is
-one level below the page). Scrapy's request depth
+and a page's delayed meta refresh to an internal URL counts as one of its
+followed internal links (its target is one level below the page). Scrapy's request depth
 can overshoot under concurrency, so the crawl computes the real one from the
 store when it ends.
 
@@ -43,13 +43,21 @@ def _redirects(store: CrawlStore) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _delayed_refreshes(store: CrawlStore) -> tuple[np.ndarray, np.ndarray]:
-    """HTML pages' delayed meta refreshes as two arrays sorted by page id (few rows)."""
+    """HTML pages' delayed meta refreshes to internal URLs, sorted by page id (few rows).
+
+    Only a target with a ``pages`` row counts: the spider decides about (and so
+    records) a refresh target only when it is internal, as it does for links,
+    while an external or out-of-scope target gets no row. Walking those would
+    give a URL outside the site a click depth (and inflate the deepest level).
+    """
     if not store.has_column("pages", "refresh_id"):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pairs = np.asarray(
         store.conn.execute(
-            "SELECT url_id, refresh_id FROM pages WHERE kind = 'html' AND refresh_id IS NOT NULL"
-            " ORDER BY url_id"
+            "SELECT p.url_id, p.refresh_id FROM pages AS p"
+            " WHERE p.kind = 'html' AND p.refresh_id IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM pages AS t WHERE t.url_id = p.refresh_id)"
+            " ORDER BY p.url_id"
         ).fetchall(),
         dtype=np.int64,
     ).reshape(-1, 2)

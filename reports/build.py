@@ -339,8 +339,10 @@ def page_rows(
     Model pages (nodes) come first, by rank, with their equity; then every
     other URL the crawl fetched or decided about (redirects, errors, files,
     blocked, skipped, canonicalised duplicates...) in store order, with its
-    status and kind and no equity; then URLs known from sitemaps, backlinks or
-    a URL list that were never fetched (kind ``not_crawled``).
+    status and kind and no equity (``meta_refresh`` there marks an instant
+    refresh hop on a ``redirect`` row, a delayed refresh on an ``html``
+    one); then URLs known from sitemaps, backlinks or a URL list that were
+    never fetched (kind ``not_crawled``).
 
     Parameters
     ----------
@@ -406,6 +408,8 @@ def page_rows(
             if noindex:
                 names.append("noindex")
             if refresh_id is not None:
+                # Read with the kind: "redirect" is an instant refresh (the
+                # hop), "html" a delayed one (a canonicalised page's).
                 names.append("meta_refresh")
             yield (
                 url, None, None, None, page_depth, page_status,

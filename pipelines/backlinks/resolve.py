@@ -6,7 +6,8 @@ and says, for each target, one of:
 ``page``
     a crawled HTML page that answered 2xx (the equity lands there);
 ``redirect``
-    redirects (3xx, followed hop by hop) ending on such a page;
+    redirects (3xx or instant HTML meta refreshes, followed hop by hop)
+    ending on such a page;
 ``canonical``
     a page whose ``rel=canonical`` names another URL that resolves to a live
     page (after redirects, if any): the equity lands on the canonical page;
@@ -91,7 +92,9 @@ class TargetResolution:
     status : int or None
         HTTP status of the last URL reached.
     hops : tuple of (str, int or None, str)
-        Each step taken: ``(url, status, "redirect" | "canonical")``.
+        Each step taken: ``(url, status, "redirect" | "meta refresh" |
+        "canonical")``; a ``"meta refresh"`` hop is an HTML page (its status
+        is usually 200) whose instant meta refresh sends browsers on.
     note : str
         Why, in words, when the outcome needs it.
     """
@@ -117,7 +120,9 @@ class _Crawl:
     def __init__(self, store: CrawlStore) -> None:
         self.conn = store.conn
         self._pages: dict[int, tuple[str, int | None, int | None] | None] = {}
-        self._redirects: dict[int, tuple[int | None, int] | None] = {}
+        self._redirects: dict[int, tuple[int | None, int, str] | None] = {}
+        # A store written before redirects.kind has only 3xx hops.
+        self._hop_kind = "kind" if store.has_column("redirects", "kind") else "'http'"
         self._urls: dict[int, str] = {}
         self.hosts = {
             row[0]
@@ -140,10 +145,12 @@ class _Crawl:
                 chunk,
             ):
                 self._pages[url_id] = (kind, status, canonical)
-            for src, dst, status in self.conn.execute(
-                f"SELECT src_id, dst_id, status FROM redirects WHERE src_id IN ({marks})", chunk
+            for src, dst, status, kind in self.conn.execute(
+                f"SELECT src_id, dst_id, status, {self._hop_kind} FROM redirects"
+                f" WHERE src_id IN ({marks})",
+                chunk,
             ):
-                self._redirects[src] = (dst, status)
+                self._redirects[src] = (dst, status, kind)
             for url_id, url in self.conn.execute(
                 f"SELECT id, url FROM urls WHERE id IN ({marks})", chunk
             ):
@@ -157,12 +164,17 @@ class _Crawl:
             self._pages[url_id] = None if row is None else (row[0], row[1], row[2])
         return self._pages[url_id]
 
-    def redirect(self, url_id: int) -> tuple[int | None, int] | None:
+    def redirect(self, url_id: int) -> tuple[int | None, int, str] | None:
+        """``(destination, status, kind)`` of the hop from ``url_id``, if any.
+
+        ``kind`` is ``http`` (3xx) or ``meta_refresh`` (an instant one).
+        """
         if url_id not in self._redirects:
             row = self.conn.execute(
-                "SELECT dst_id, status FROM redirects WHERE src_id = ?", (url_id,)
+                f"SELECT dst_id, status, {self._hop_kind} FROM redirects WHERE src_id = ?",
+                (url_id,),
             ).fetchone()
-            self._redirects[url_id] = None if row is None else (row[0], row[1])
+            self._redirects[url_id] = None if row is None else (row[0], row[1], row[2])
         return self._redirects[url_id]
 
     def url(self, url_id: int) -> str:
@@ -207,13 +219,16 @@ def _walk(
     for _ in range(max_hops + 1):
         hop = crawl.redirect(current)
         if hop is not None:
-            destination, hop_status = hop
-            hops.append((crawl.url(current), hop_status, "redirect"))
+            destination, hop_status, hop_kind = hop
+            # An instant meta refresh is a hop too, but from a page that
+            # answered 2xx: "a 200 redirect" would read as a contradiction.
+            label = "meta refresh" if hop_kind == "meta_refresh" else "redirect"
+            hops.append((crawl.url(current), hop_status, label))
             if destination is None:
-                return done(ERROR, current, hop_status, "redirect without a usable Location")
+                return done(ERROR, current, hop_status, f"{label} without a usable Location")
             if destination in seen:
                 return done(
-                    LOOP, None, hop_status, f"redirect loop back to {crawl.url(destination)}"
+                    LOOP, None, hop_status, f"{label} loop back to {crawl.url(destination)}"
                 )
             seen.add(destination)
             current = destination

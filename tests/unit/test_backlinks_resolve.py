@@ -112,6 +112,28 @@ def test_hops_are_recorded(crawl: Crawl) -> None:
     )
 
 
+def test_an_instant_meta_refresh_hop_says_so(crawl: Crawl) -> None:
+    # The page answered 200 and its meta refresh sends browsers on at once:
+    # a hop, shown as a meta refresh rather than "a 200 redirect".
+    crawl.page("/guide")
+    crawl.redirect("/moved", "/r", 200)
+    crawl.redirect("/r", "/guide", 301)
+    crawl.redirect("/spin", "/spun", 200)
+    crawl.redirect("/spun", "/spin", 200)
+    crawl.store.conn.execute(
+        "UPDATE redirects SET kind = 'meta_refresh', delay = 0 WHERE status = 200"
+    )
+    (moved,) = resolve_targets(crawl.store, [crawl.id("/moved")])
+    assert (moved.outcome, moved.final_url, moved.status) == ("redirect", SITE + "/guide", 200)
+    assert moved.hops == ((SITE + "/moved", 200, "meta refresh"), (SITE + "/r", 301, "redirect"))
+    (spin,) = resolve_targets(crawl.store, [crawl.id("/spin")])
+    assert (spin.outcome, spin.note) == ("loop", f"meta refresh loop back to {SITE}/spin")
+    # A store written before redirects.kind: every hop is a 3xx redirect.
+    crawl.store.conn.execute("ALTER TABLE redirects DROP COLUMN kind")
+    (old,) = resolve_targets(crawl.store, [crawl.id("/moved")])
+    assert [hop[2] for hop in old.hops] == ["redirect", "redirect"]
+
+
 def test_canonical_to_a_dead_or_circular_page_is_ignored(crawl: Crawl) -> None:
     crawl.page("/gone", 404, kind="error")
     crawl.page("/a", canonical="/gone")

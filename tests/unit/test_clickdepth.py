@@ -86,6 +86,21 @@ def test_a_delayed_meta_refresh_is_a_level_and_an_instant_one_is_not(tmp_path: P
     }  # fmt: skip
 
 
+def test_a_delayed_meta_refresh_outside_the_site_is_not_a_level(tmp_path: Path) -> None:
+    # The spider does not follow (nor record a page for) a refresh to another
+    # site, as for an external link: it must not make the deepest level 2.
+    store = _store(tmp_path, edges={"home": [("a", WALK)]}, redirects={})
+    away = store.intern(["https://other.test/away"])["https://other.test/away"]
+    ids = store.intern(["https://s.example/home", "https://s.example/a"])
+    store.conn.execute(
+        "UPDATE pages SET refresh_id = ?, refresh_delay = 5 WHERE url_id = ?",
+        (away, ids["https://s.example/a"]),
+    )
+    assert write_click_depths(store, ["https://s.example/home"]) == 1
+    assert click_depths(store, [ids["https://s.example/home"]])[away] == -1
+    assert _depths(store) == {"home": 0, "a": 1}
+
+
 def test_no_start_in_store_and_rewrites(tmp_path: Path) -> None:
     store = _store(tmp_path, edges={"x": [("y", WALK)]}, redirects={})
     assert click_depths(store, []).max() == -1

@@ -393,6 +393,35 @@ def test_page_rows_cover_every_url_the_store_knows(built: tuple) -> None:
     assert gone["referring_domains"] == 1
 
 
+def test_the_meta_refresh_flag_in_pages_csv_reads_with_the_kind(tmp_path: Path) -> None:
+    # meta_refresh says the URL's HTML sends visitors on with a meta refresh;
+    # the kind tells which: html = a delayed one (a link of the page), also on
+    # a canonicalised page, redirect = an instant one (the hop, status 2xx).
+    site = StoreBuilder(BASE)
+    site.page("/", "/a", "/dup", "/hop", "/old", "/later")
+    site.page("/a", "/")
+    site.page("/dup", "/a", canonical="/a", refresh="/a", refresh_delay=5)
+    site.page("/later", "/", refresh="/a", refresh_delay=5)
+    site.meta_refresh("/hop", "/a")
+    site.redirect("/old", "/a")
+    model, store = solved(tmp_path / "run", site, [])
+    with store:
+        rows = {
+            row[0]: dict(zip(PAGES_COLUMNS, row, strict=True)) for row in page_rows(model, store)
+        }
+    cells = {
+        path: (rows[u(path)]["kind"], rows[u(path)]["status"], rows[u(path)]["flags"])
+        for path in ("/dup", "/later", "/hop", "/old")
+    }
+    assert cells == {
+        "/dup": ("html", 200, "canonicalised|meta_refresh"),
+        "/later": ("html", 200, "meta_refresh"),
+        "/hop": ("redirect", 200, "meta_refresh"),
+        "/old": ("redirect", 301, ""),
+    }
+    assert rows[u("/later")]["rank"] is not None and rows[u("/dup")]["rank"] is None
+
+
 def test_flow_rows_add_up(built: tuple) -> None:
     model, _, _ = built
     rows = list(flow_rows(model))

@@ -153,6 +153,20 @@ def test_tables_are_sortable_and_numbers_carry_raw_values() -> None:
     assert note == "Showing the top 30 of 1,284 pages; all of them are in data/pages.csv."
 
 
+def test_every_page_flag_is_explained_in_the_flag_filter() -> None:
+    view = fixture_view()
+    rows = list(view.pages.rows)
+    rows[0] = replace(rows[0], flags=[*rows[0].flags, "meta_refresh"])
+    doc = _doc(render(replace(view, pages=replace(view.pages, rows=rows))))
+    (select,) = doc.xpath('//select[@data-flag-for="pages-table"]')
+    options = {o.get("value"): " ".join(o.text_content().split()) for o in select.xpath("./option")}
+    assert options["meta_refresh"] == (
+        "meta refresh: sends visitors on to another page after a delay"
+    )
+    # Every flag the view can carry says what it means.
+    assert all(":" in text for value, text in options.items() if value), options
+
+
 def test_budget_draws_the_sankey_and_the_leaks() -> None:
     view = fixture_view()
     doc = _doc(render(view))
