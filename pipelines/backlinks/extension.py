@@ -10,6 +10,11 @@ before any request (close reason ``backlinks_error``) with one clear log line;
 a spider with ``fail(reason, message)`` (the site spider) records that line
 as the run's fatal error, which ``scrapy crawl`` prints last.
 
+When the crawl then adopts another host of the site (a start URL redirects
+to ``www.``: the spider's ``run_facts_changed`` signal), backlinks whose
+source is on that host are the site's own links: they are removed
+(:func:`~pipelines.backlinks.store.drop_backlinks_from`).
+
 The spider opens the run's store first (the store pipeline opens before
 ``spider_opened``); the import writes ``known_urls`` rows with ``INSERT OR
 IGNORE``, as the pipeline does, so the targets it records and the ones the
