@@ -164,7 +164,8 @@ def write_click_depths(store: CrawlStore, start_urls: Iterable[str]) -> int:
     Returns
     -------
     int
-        The largest depth found (-1 when no page is reachable).
+        The largest depth of a page (a ``pages`` row; -1 when no page is
+        reachable).
     """
     ids = [store.url_id(url) for url in start_urls]
     depth = click_depths(store, (i for i in ids if i is not None))
@@ -186,5 +187,8 @@ def write_click_depths(store: CrawlStore, start_urls: Iterable[str]) -> int:
         "WHERE click_depth.url_id = pages.url_id"
     )
     conn.execute("DROP TABLE click_depth")
+    # The deepest *page*: a crawl cut by its page cap reaches URLs it never
+    # fetched (links of its last pages), one level deeper than any page.
+    (deepest,) = conn.execute("SELECT coalesce(max(depth), -1) FROM pages").fetchone()
     conn.execute("COMMIT")
-    return int(depth.max()) if depth.size else -1
+    return int(deepest)

@@ -180,3 +180,13 @@ def test_memory_follows_the_pages_not_the_links(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert (depth >= 0).sum() > 19_000
     assert peak < 6_000_000, f"{peak / 1e6:.1f} MB"
+
+
+def test_the_deepest_level_is_a_page_not_a_url_never_fetched(tmp_path: Path) -> None:
+    # A crawl cut by its page cap: "b" was linked but never fetched (no pages row).
+    store = _store(tmp_path, edges={"home": [("a", WALK)], "a": [("b", WALK)]}, redirects={})
+    b = store.url_id("https://s.example/b")
+    assert b is not None
+    store.conn.execute("DELETE FROM pages WHERE url_id = ?", (b,))
+    assert write_click_depths(store, ["https://s.example/home"]) == 1
+    assert _depths(store) == {"home": 0, "a": 1}
