@@ -13,6 +13,7 @@ from pathlib import Path
 from pipelines.backlinks.model import KIND_DOMAINS, KIND_LINKS, ImportReport
 from pipelines.backlinks.parsing import reject_summary
 from pipelines.backlinks.resolve import (
+    LOOP,
     OUTCOMES,
     LostEquity,
     TargetResolution,
@@ -139,7 +140,10 @@ def describe_resolution(
         lines.append("lost equity (redirect these targets to reclaim it):")
         for entry in lost[:details]:
             r = entry.resolution
-            status = str(r.status) if r.status is not None else r.outcome
+            if r.outcome == LOOP:  # its status is the last hop's: 200 for a meta refresh
+                status = _safe(r.note) if r.note else LOOP
+            else:
+                status = str(r.status) if r.status is not None else r.outcome
             where = _safe(entry.redirect_to) if entry.redirect_to else "no live ancestor found"
             lines.append(
                 f"  {_safe(r.target_url)} [{status}] {entry.live_followed_domains} live followed "

@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.backlinks import lost_equity, resolve_targets, summarise_outcomes
 from pipelines.backlinks.store import ensure_backlink_schema
+from pipelines.backlinks.summary import describe_resolution
 from pipelines.storedb import CrawlStore
 
 SITE = "https://www.example.com"
@@ -128,6 +129,12 @@ def test_an_instant_meta_refresh_hop_says_so(crawl: Crawl) -> None:
     assert moved.hops == ((SITE + "/moved", 200, "meta refresh"), (SITE + "/r", 301, "redirect"))
     (spin,) = resolve_targets(crawl.store, [crawl.id("/spin")])
     assert (spin.outcome, spin.note) == ("loop", f"meta refresh loop back to {SITE}/spin")
+    # `scrapy backlinks` names the loop in the lost-equity list, not its last status (200).
+    crawl.backlink("https://a.example.org/1", "/spin")
+    lines = describe_resolution([spin], lost_equity(crawl.store, [spin]))
+    assert any(
+        line.startswith(f"  {SITE}/spin [meta refresh loop back to {SITE}/spin] ") for line in lines
+    ), lines
     # A store written before redirects.kind: every hop is a 3xx redirect.
     crawl.store.conn.execute("ALTER TABLE redirects DROP COLUMN kind")
     (old,) = resolve_targets(crawl.store, [crawl.id("/moved")])
