@@ -236,13 +236,13 @@ def _use_wal(conn: sqlite3.Connection, path: Path) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                if "locked" in str(exc):
-                    raise StoreError(
-                        f"{path} is being written by another process (a backlink import?): "
-                        "try again when it is done"
-                    ) from None
+            if "locked" not in str(exc):
                 raise
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"{path} is being written by another process (a backlink import?): "
+                    "try again when it is done"
+                ) from None
         time.sleep(pause)
         pause = min(pause * 2, 0.2)
 

@@ -132,15 +132,6 @@ class BacklinksConfig:
         )
 
 
-def _landings(spider: Spider) -> list[str]:
-    """Where the crawl's start URLs redirected to so far (its ``run_facts``)."""
-    run_facts = getattr(spider, "run_facts", None)
-    if not callable(run_facts):
-        return []
-    landings = run_facts().get("start_redirects") or {}
-    return [str(url) for url in landings.values()] if isinstance(landings, dict) else []
-
-
 def _scope_hosts(spider: Spider) -> frozenset[str]:
     """The hosts (with their ports) in the crawl's scope: the start URLs' and
     those a start URL redirected to (the site spider's ``scope.netlocs``)."""
@@ -212,7 +203,7 @@ class BacklinksImport:
             normaliser = UrlNormaliser(tracking_params=config.tracking_params)
         # With the hosts of the crawl's scope (those a resumed crawl adopted too).
         site = Site.from_urls(
-            [*_start_urls(spider), *_landings(spider)],
+            _start_urls(spider),
             extra_hosts=_scope_hosts(spider),
             normaliser=normaliser,
         )
@@ -269,7 +260,7 @@ class BacklinksImport:
         """A start URL redirected to another host of the site, which the crawl
         adopted: backlinks from that host are the site's own links, removed."""
         if self.imported is None:
-            return  # not imported yet: the import reads the landings itself
+            return  # not imported yet: the import takes the scope's hosts itself
         run_dir, site = self.imported
         # Sent for every start URL that redirects (there may be many): the
         # scope's few hosts are compared, nothing is normalised again.

@@ -2047,11 +2047,10 @@ def drop_backlinks_from(store: CrawlStore, hosts: Iterable[str], *, why: str) ->
             return 0
         conn.executemany("DELETE FROM backlinks WHERE id = ?", [(i,) for i in ids])
         removed = len(ids)
-        resolved: Counter[str] = Counter()
-        for file, count in per_file.items():  # the import records name files resolved
-            resolved[str(Path(file).resolve())] += count
-        per_file = resolved
+        by_record: Counter[str] = Counter()  # the import records name files resolved
         for file, count in per_file.items():
+            by_record[str(Path(file).resolve())] += count
+        for file, count in by_record.items():
             found = conn.execute(
                 "SELECT id, kept, rejected, reject_counts, warnings FROM backlink_imports "
                 "WHERE file = ? AND kind = ? ORDER BY id DESC LIMIT 1",
