@@ -37,7 +37,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from linkspider.urlnorm import UrlNormaliser, registrable_domain
 from pipelines.backlinks.formats import (
@@ -70,6 +70,9 @@ from pipelines.backlinks.values import (
     parse_number,
     scale_metric,
 )
+
+if TYPE_CHECKING:
+    from pipelines.backlinks.columnar import ColumnarRows
 
 __all__ = [
     "FLAG_BITS",
@@ -556,6 +559,55 @@ class ParsedExport:
         """
         self._claim_links()
         return self._rows(targets, new_target, file_idx, keys)
+
+    def columnar_rows(
+        self,
+        delimiter: str,
+        targets: dict[str, tuple[int, int]],
+        new_target: Callable[[str], tuple[int, int]],
+        file_idx: int,
+    ) -> ColumnarRows | None:
+        """A :class:`~pipelines.backlinks.columnar.ColumnarRows` that stages rows of
+        this export as :meth:`stage_rows` does (same arguments), or ``None``
+        when its format is not read by columns.
+
+        Its counts join this export's report through :meth:`add_columnar_counts`.
+        """
+        # Arrow loads where it is used: in an import's workers.
+        from pipelines.backlinks.columnar import (  # noqa: PLC0415
+            ColumnarRows,
+            columnar_layout,
+        )
+
+        if self.format.kind != KIND_LINKS:
+            return None
+        layout = columnar_layout(self.format, self._index, len(self.header))
+        if layout is None:
+            return None
+        urls = self._urls
+        known, domain = urls.domains.get, urls.domain
+        return ColumnarRows(
+            layout,
+            delimiter,
+            site_hosts=self._site.hosts if self._site is not None else frozenset(),
+            query_is_normal=urls.query_is_normal,
+            domain_of=lambda host: known(host) or domain(host),
+            target_entry=self._target_entry,
+            assumed_target=self._assumed[0] if self._assumed is not None else None,
+            targets=targets,
+            new_target=new_target,
+            file_idx=file_idx,
+            key_shift=KEY_SHIFT,
+        )
+
+    def add_columnar_counts(self, columns: ColumnarRows) -> None:
+        """Count the rows ``columns`` staged in this export's report."""
+        report = self.report
+        report.rows_read += columns.rows_read
+        report.kept += columns.kept
+        report.lost += columns.lost
+        report.nofollow += columns.nofollow
+        report.referring_domains.update(columns.domains)
 
     def _claim_links(self) -> None:
         """Check that this export has links and that nobody read them yet."""

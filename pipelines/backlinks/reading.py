@@ -30,6 +30,7 @@ import io
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -40,8 +41,10 @@ __all__ = [
     "EXPORT_SUFFIXES",
     "MAX_RECORD_LINES",
     "BacklinkFile",
+    "CleanLines",
     "expand_backlink_paths",
     "fallback_warning",
+    "line_splitter",
     "read_backlinks",
 ]
 
@@ -56,6 +59,7 @@ _SNIFF_ROWS: Final = 60
 _FIELD_LIMIT: Final = 1 << 20  # 1 MiB: no export has a longer cell
 _READ_BUFFER: Final = 1 << 20
 _BLOCK_CHARS: Final = 1 << 16  # a block of lines split at once (see _split_block)
+_RUN_CHARS: Final = 1 << 22  # a run of clean blocks given at once (clean_runs)
 _DELIMITER_NAMES: Final = {"\t": "tab", ";": "semicolon", ",": "comma"}
 # An unclosed quote is closed by feeding csv this "line": the record ends there.
 _CLOSE_QUOTE: Final = '"\n'
@@ -151,6 +155,25 @@ def fallback_warning(name: str, count: int, first: int) -> str:
     return f"{name}: {count} line(s) not valid UTF-8, read as Windows-1252 (first: line {first})"
 
 
+@dataclass(frozen=True)
+class CleanLines:
+    """A run of whole lines that Arrow reads exactly as ``str.split`` would.
+
+    Attributes
+    ----------
+    text : str
+        The lines, each with its line end (``\\n`` or ``\\r\\n``); none is blank.
+    first_line : int
+        The line number of the first.
+    lines : int
+        How many there are.
+    """
+
+    text: str
+    first_line: int
+    lines: int
+
+
 def _find_aligned(fd: int, newline: bytes, position: int, origin: int) -> int | None:
     """Offset of the first ``newline`` at or after ``position`` that starts a code unit
     (its distance from ``origin`` is a multiple of its length), or ``None``."""
@@ -167,7 +190,7 @@ def _find_aligned(fd: int, newline: bytes, position: int, origin: int) -> int | 
         position += len(block) - len(block) % unit
 
 
-def _line_splitter(delimiter: str) -> Callable[[str], list[str] | None]:
+def line_splitter(delimiter: str) -> Callable[[str], list[str] | None]:
     """``line -> cells`` for the lines ``str.split`` reads exactly as :mod:`csv` does.
 
     Two shapes cover nearly every export line: no quote at all (Semrush,
@@ -195,7 +218,7 @@ def _line_splitter(delimiter: str) -> Callable[[str], list[str] | None]:
 
 def _block_splitter(delimiter: str) -> Callable[[str], list[list[str]] | None]:
     """``block -> rows`` for a block of whole lines each of which
-    :func:`_line_splitter` reads, with the same cells; ``None`` otherwise.
+    :func:`line_splitter` reads, with the same cells; ``None`` otherwise.
 
     The block is checked as a whole (``in`` is a ``memchr``; a ``count`` costs
     more, so there is one at most): it passes only when every line has the
@@ -239,6 +262,46 @@ def _block_splitter(delimiter: str) -> Callable[[str], list[list[str]] | None]:
         return rows
 
     return split_block
+
+
+def clean_lines(delimiter: str) -> Callable[[str], int]:
+    """``block -> lines``: how many lines a block has when a CSV reader given only
+    its text reads exactly the rows :func:`_block_splitter` gives, else 0.
+
+    The shapes of :func:`_block_splitter`, counted instead of split, and no
+    blank line (a CSV reader skips it, where a blank line is a line number
+    here): every line ends alike; a block without quotes has no other ``\r``;
+    in a quoted block each line starts and ends with a quote, and the quotes
+    are exactly two per cell (cells: the ``"<delimiter>"`` between them, plus
+    one per line).
+    """
+    between = f'"{delimiter}"'
+
+    def lines_of(block: str) -> int:
+        if block[-1] != "\n" or block[0] in "\r\n" or "\x00" in block:
+            return 0
+        lines = block.count("\n")
+        crlf = block[-2] == "\r"
+        end = "\r\n" if crlf else "\n"
+        if '"' not in block:
+            if crlf:  # every "\r" ends a line, before its "\n"
+                ok = block.count("\r\n") == lines == block.count("\r") and "\n\r" not in block
+            else:
+                ok = "\r" not in block and "\n\n" not in block
+            return lines if ok else 0
+        # Each line "..."<end>: its end inside one of the lines - 1 '"<end>"' (or last).
+        if (
+            block[0] != '"'
+            or block[-1 - len(end)] != '"'
+            or block.count(f'"{end}"') != lines - 1
+            or (crlf and block.count("\r") != lines)
+            or (not crlf and "\r" in block)
+            or block.count('"') != 2 * (block.count(between) + lines)
+        ):
+            return 0
+        return lines
+
+    return lines_of
 
 
 def _block_lines(block: str, universal: bool) -> list[str]:
@@ -292,6 +355,32 @@ class _Lines:
         else:
             self.count += len(rows)
         return rows
+
+    def clean_run(self, lines_of: Callable[[str], int], size: int) -> tuple[str, int] | None:
+        """The next blocks, joined, while :func:`clean_lines` takes them (up to
+        about ``size`` characters), with their number of lines; ``None`` when the
+        next block is not one (its lines are next) or there is none."""
+        if self._pending or self._blocks is None:
+            return None
+        parts: list[str] = []
+        lines = taken = 0
+        while taken < size:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            count = lines_of(block)
+            if not count:
+                found = _block_lines(block, self._universal)
+                self._pending.extend(found)
+                self.count += len(found)
+                break
+            parts.append(block)
+            lines += count
+            taken += len(block)
+        if not parts:
+            return None
+        self.count += lines
+        return "".join(parts), lines
 
     def __iter__(self) -> _Lines:
         return self
@@ -410,9 +499,13 @@ class BacklinkFile:
     number of lines after it that such a record took.
     """
 
-    #: Split plain lines with ``str.split`` (see :func:`_line_splitter`); the
+    #: Split plain lines with ``str.split`` (see :func:`line_splitter`); the
     #: tests turn it off to check that both ways give the same rows.
     fast: bool = True
+    #: Give runs of plain lines as :class:`CleanLines`
+    #: instead of their rows, from the next block on (the import's workers set it
+    #: once the header is read: :class:`~pipelines.backlinks.columnar.RunRows`).
+    clean_runs: bool = False
 
     def __init__(
         self,
@@ -672,8 +765,9 @@ class BacklinkFile:
         replay: deque[str] = deque()  # lines to read again after a broken record
         consumed: list[str] = []  # the physical lines of the record being read
         limit = MAX_RECORD_LINES
-        split_line = _line_splitter(self.delimiter) if self.fast else None
+        split_line = line_splitter(self.delimiter) if self.fast else None
         split_block = _block_splitter(self.delimiter) if self.fast else None
+        lines_of = clean_lines(self.delimiter)
         # Lines after the region are read only to finish a record that started in
         # it: they are counted where they are (the tail of `consumed`, then of
         # `replay` when that record is broken and its lines are read again).
@@ -724,6 +818,13 @@ class BacklinkFile:
                     # The common line is one whole record that str.split reads as csv
                     # would; most blocks of lines are made of nothing else.
                     while True:
+                        if self.clean_runs:
+                            run = region.clean_run(lines_of, _RUN_CHARS)
+                            if run is not None:
+                                self.line_num = start
+                                yield CleanLines(run[0], start, run[1])  # type: ignore[misc]
+                                start += run[1]
+                                continue
                         rows = region.rows(split_block)
                         if rows is not None:
                             for cells in rows:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from linkspider.urlnorm import UrlNormaliser
 from pipelines.backlinks.merging import BacklinkMerger
@@ -52,10 +52,14 @@ from pipelines.backlinks.parsing import (
     parse_backlinks,
     parse_region,
 )
-from pipelines.backlinks.reading import BacklinkFile
+from pipelines.backlinks.reading import BacklinkFile, line_splitter
 from pipelines.backlinks.urls import ExportUrls, Site
 
+if TYPE_CHECKING:  # imported where used: Arrow loads only in an import's workers
+    from pipelines.backlinks.columnar import RunRows
+
 __all__ = [
+    "COLUMNAR",
     "FLAG_BITS",
     "RegionResult",
     "RegionTask",
@@ -124,6 +128,9 @@ INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, los
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _BATCH: Final = 10_000
+#: Stage runs of plain lines by columns in the workers (:mod:`pipelines.backlinks.columnar`);
+#: the tests turn it off to check that both ways give the same stage.
+COLUMNAR: bool = True
 
 
 def link_key(source_url: str, target_crc: int) -> int:
@@ -224,8 +231,13 @@ class Stager:
         The stage file to create (it must not exist).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, columnar: bool = False) -> None:
         self.path = str(path)
+        #: Rows collected and written by Arrow at :meth:`finish` (a worker's
+        #: stage: :meth:`add_export` with ``runs``), instead of row by row.
+        self.columnar = columnar
+        self._py_rows: list[tuple[Any, ...]] = []
+        self._tables: list[Any] = []  # pyarrow Tables from ColumnarRows
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.executescript(_SCHEMA)
         self.conn.execute("BEGIN")
@@ -295,8 +307,20 @@ class Stager:
                 batch.clear()
         self.rows += count
 
-    def add_export(self, parsed: ParsedExport, merger: BacklinkMerger | None = None) -> None:
-        """Stage what an export holds; its links as plain rows (:meth:`ParsedExport.stage_rows`)."""
+    def add_export(
+        self,
+        parsed: ParsedExport,
+        merger: BacklinkMerger | None = None,
+        *,
+        runs: RunRows | None = None,
+        delimiter: str = ",",
+    ) -> None:
+        """Stage what an export holds; its links as plain rows (:meth:`ParsedExport.stage_rows`).
+
+        With ``runs`` (the rows ``parsed`` reads, from a file with ``delimiter``)
+        and a ``columnar`` stager, runs of plain lines are staged by columns
+        (:mod:`pipelines.backlinks.columnar`) when the format allows it.
+        """
         if parsed.format.kind != KIND_LINKS:
             self.add(parsed, merger)
             return
@@ -305,6 +329,20 @@ class Stager:
             f_idx = self._file_idx(parsed.report.file, parsed.format.vendor)
         self._flush()
         before = len(self.keys)
+        if self.columnar:
+            columns = None
+            if runs is not None:
+                columns = parsed.columnar_rows(delimiter, self.targets, self._target, f_idx)
+            if columns is not None:
+                assert runs is not None
+                runs.start(columns)
+            self._py_rows.extend(parsed.stage_rows(self.targets, self._target, f_idx, self.keys))
+            self.rows += len(self.keys) - before
+            if columns is not None:
+                parsed.add_columnar_counts(columns)
+                self._tables.extend(columns.tables)
+                self.rows += sum(t.num_rows for t in columns.tables)
+            return
         # sqlite3 takes the rows from the generator: no list of them is built.
         self.conn.executemany(
             _INSERT_ONE, parsed.stage_rows(self.targets, self._target, f_idx, self.keys)
@@ -371,14 +409,28 @@ class Stager:
         self._flush()
         self.conn.execute("COMMIT")
         self.conn.close()
+        keys = self.keys.tobytes()
+        targets = list(self.targets)
+        if self.columnar and (self._py_rows or self._tables):
+            keys, targets = self._write_columns()
         return StageResult(
             path=self.path,
             rows=self.rows,
-            keys=self.keys.tobytes(),
-            targets=list(self.targets),
+            keys=keys,
+            targets=targets,
             files=list(self.files),
             others=self.others,
         )
+
+    def _write_columns(self) -> tuple[bytes, list[str]]:
+        """Write the collected rows (:func:`~pipelines.backlinks.columnar.write_stage`)."""
+        from pipelines.backlinks.columnar import write_stage  # noqa: PLC0415 - workers only
+
+        tables, rows = self._tables, self._py_rows
+        keys, urls = write_stage(self.path, tables, rows, self.keys, list(self.targets))
+        self._py_rows.clear()
+        self._tables.clear()
+        return keys, urls
 
     def abandon(self) -> None:
         """Close without finishing (the caller deletes the file)."""
@@ -452,9 +504,12 @@ def stage_region(task: RegionTask) -> RegionResult:
         gc_paused(),
         BacklinkFile(task.path, name=task.file, region=task.region, skip=task.skip) as handle,
     ):
+        from pipelines.backlinks.columnar import RunRows  # noqa: PLC0415 - Arrow: workers only
+
+        rows = RunRows(handle, line_splitter(handle.delimiter))
         if task.part == 0:
             parsed = parse_backlinks(
-                handle,
+                rows,
                 file=task.file,
                 site=task.site,
                 target=task.target,
@@ -464,7 +519,7 @@ def stage_region(task: RegionTask) -> RegionResult:
             )
         else:
             parsed = parse_region(
-                handle,
+                rows,
                 fmt=task.fmt,
                 header=list(task.header),
                 file=task.file,
@@ -473,9 +528,9 @@ def stage_region(task: RegionTask) -> RegionResult:
                 urls=urls,
                 reject_details=task.reject_details,
             )
-        stager = Stager(task.stage_path)
+        stager = Stager(task.stage_path, columnar=COLUMNAR)
         try:
-            stager.add_export(parsed)
+            stager.add_export(parsed, runs=rows, delimiter=handle.delimiter)
         except BaseException:
             stager.abandon()
             raise

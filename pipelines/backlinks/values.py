@@ -15,6 +15,7 @@ from typing import Final
 __all__ = [
     "METRIC_PREFERENCE",
     "CellValueError",
+    "iso_day",
     "parse_bool",
     "parse_date",
     "parse_int",
@@ -90,6 +91,19 @@ def _iso_day(day: str) -> str | None:
         return None
 
 
+def iso_day(head: str) -> str | None:
+    """The day a cell starting ``YYYY-MM-DD`` (then nothing, a space or ``T``)
+    gives :func:`parse_date`: ``head`` is its first ten characters; ``None`` when
+    they are not a day (:func:`parse_date` then reads the whole cell otherwise)."""
+    try:
+        return _ISO_DAYS[head]
+    except KeyError:
+        if len(_ISO_DAYS) > _MEMO_LIMIT:
+            _ISO_DAYS.clear()
+        day = _ISO_DAYS[head] = _iso_day(head)
+        return day
+
+
 def parse_date(cell: str) -> str | None:
     """Read a date as an ISO ``YYYY-MM-DD`` string; empty gives ``None``.
 
@@ -104,13 +118,7 @@ def parse_date(cell: str) -> str | None:
     if not cell:
         return None
     if len(cell) >= 10 and cell[4] == "-" and cell[7] == "-":
-        head = cell[:10]
-        try:
-            day = _ISO_DAYS[head]
-        except KeyError:
-            if len(_ISO_DAYS) > _MEMO_LIMIT:
-                _ISO_DAYS.clear()
-            day = _ISO_DAYS[head] = _iso_day(head)
+        day = iso_day(cell[:10])
         if day is not None and (len(cell) == 10 or cell[10] in " T"):
             return day
     try:

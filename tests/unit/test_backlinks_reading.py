@@ -18,8 +18,8 @@ from pipelines.backlinks.reading import (
     BacklinkFile,
     _block_lines,
     _block_splitter,
-    _line_splitter,
     expand_backlink_paths,
+    line_splitter,
     read_backlinks,
 )
 
@@ -280,7 +280,7 @@ def test_a_block_splits_into_the_rows_its_lines_split_into(
     for position, pieces in noise:
         at = min(position, len(text))
         text = text[:at] + "".join(pieces) + text[at:]
-    split_line = _line_splitter(delimiter)
+    split_line = line_splitter(delimiter)
     lines = _block_lines(text, universal)
     assert "".join(lines) == text
     by_line = [split_line(line) for line in lines]
