@@ -22,7 +22,6 @@ Pure computation: no I/O but Arrow's reading of a string in memory.
 from __future__ import annotations
 
 import sys
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -33,7 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from pipelines.backlinks import parsing
 from pipelines.backlinks.model import ExportFormat
+from pipelines.backlinks.parsing import FLAG_BITS, KEY_SHIFT
 from pipelines.backlinks.reading import CleanLines
 from pipelines.backlinks.values import (
     CellValueError,
@@ -43,7 +44,15 @@ from pipelines.backlinks.values import (
     scale_metric,
 )
 
-__all__ = ["STAGE_SCHEMA", "ColumnarRows", "RunRows", "columnar_layout", "write_stage"]
+__all__ = [
+    "STAGE_SCHEMA",
+    "ColumnarRows",
+    "RunRows",
+    "columnar_layout",
+    "record_columns",
+    "url_keys",
+    "write_stage",
+]
 
 # A URL in normal form as ExportUrls.url's fast path takes it, with its path
 # (RE2 syntax: Arrow's regexes), and the host in front of it.
@@ -192,7 +201,6 @@ class ColumnarRows:
         targets: dict[str, tuple[int, int]],
         new_target: Callable[[str], tuple[int, int]],
         file_idx: int,
-        key_shift: int,
     ) -> None:
         self.layout = layout
         self._site_hosts = pa.array(sorted(site_hosts), pa.string())
@@ -203,7 +211,6 @@ class ColumnarRows:
         self._targets = targets
         self._new_target = new_target
         self._file_idx = file_idx
-        self._key_shift = key_shift
         self.tables: list[pa.Table] = []
         self.rows_read = self.kept = self.lost = self.nofollow = 0
         self.domains: set[str] = set()
@@ -385,15 +392,7 @@ class ColumnarRows:
             t_idx_kept, crc_kept = target_of(kept)
 
         source_kept = source.take(take)
-        crc32, adler32, shift = zlib.crc32, zlib.adler32, self._key_shift
-        keys = np.fromiter(
-            (
-                (crc32(data := url.encode("utf-8", "surrogatepass")) << shift) ^ adler32(data, crc)
-                for url, crc in zip(source_kept.to_pylist(), crc_kept.tolist(), strict=True)
-            ),
-            dtype=np.int64,
-            count=len(kept),
-        )
+        keys = url_keys(source_kept, crc_kept)
         anchor = self._anchor(table, take)
         empty = pa.array([""] * len(kept), pa.string()) if first is None or last is None else None
         flags_kept = flags[kept]
@@ -682,9 +681,105 @@ def write_stage(
         )
         targets = [targets[i] for i in order.tolist()]
     key_bytes = np.asarray(table.column("key"), dtype=np.int64).tobytes()
-    table = table.drop_columns(["key"])
+    table = record_columns(table.drop_columns(["key"]))
     with adbc.connect(path, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode = OFF")
         cursor.execute("PRAGMA synchronous = OFF")
         cursor.adbc_ingest("s", table, mode="append")
     return key_bytes, targets
+
+
+def record_columns(rows: pa.Table) -> pa.Table:
+    """The stage's columns of single records (:data:`STAGE_SCHEMA` rows): the flags
+    unpacked, ``''`` and ``-1`` as null, and the dates rel and lost come from, as
+    ``staging._INSERT_ONE`` makes them in SQL.
+    """
+    flags = np.asarray(rows.column("flags"), dtype=np.int64)
+    null_text = pa.scalar(None, pa.string())
+    null_real = pa.scalar(None, pa.float64())
+
+    def text(name: str) -> pa.Array:
+        cells = rows.column(name)
+        return pc.if_else(pc.equal(cells, ""), null_text, cells)
+
+    def real(name: str) -> pa.Array:
+        values = rows.column(name)
+        return pc.if_else(pc.less(values, 0), null_real, values)
+
+    first, last = text("first_seen"), text("last_seen")
+    latest = pc.max_element_wise(rows.column("last_seen"), rows.column("lost_date"))
+    latest = pc.if_else(pc.equal(latest, ""), null_text, latest)
+    rel_said = pa.array(flags & 64 != 0)
+    lost_said = pa.array(flags & 128 != 0)
+    columns: dict[str, Any] = {
+        name: rows.column(name)
+        for name in ("source_url", "source_host", "source_domain", "t_idx", "anchor", "flags")
+    }
+    columns.update({name: pa.array((flags >> bit) & 1) for bit, name in enumerate(FLAG_BITS)})
+    columns.update(
+        lost_date=text("lost_date"),
+        first_seen=first,
+        last_seen=last,
+        metric_name=text("metric_name"),
+        metric_value=real("metric_value"),
+        authority=real("authority"),
+        authority_source=pc.if_else(
+            pc.greater_equal(rows.column("authority"), 0), "link", null_text
+        ),
+        rel_seen=pc.if_else(rel_said, pc.coalesce(last, first), null_text),
+        lost_seen=pc.if_else(lost_said, pc.coalesce(latest, first), null_text),
+        file_idx=rows.column("file_idx"),
+        line=rows.column("line"),
+    )
+    return pa.table(columns)
+
+
+_POWERS: dict[int, np.ndarray] = {}  # prime -> 256**i mod prime, i = 0, 1, ...
+
+
+def _powers(prime: int, length: int) -> np.ndarray:
+    table = _POWERS.get(prime)
+    if table is None or len(table) < length:
+        size = max(length, 4096)
+        values = [1] * size
+        for i in range(1, size):
+            values[i] = values[i - 1] * 256 % prime
+        table = _POWERS[prime] = np.asarray(values, dtype=np.int64)
+    return table
+
+
+def url_keys(urls: pa.Array, mixes: np.ndarray) -> np.ndarray:
+    """:func:`~pipelines.backlinks.staging.link_key` of a column of source URLs.
+
+    Parameters
+    ----------
+    urls : pyarrow.StringArray
+        Source URLs (no null).
+    mixes : numpy.ndarray of int64
+        Each row's :func:`~pipelines.backlinks.parsing.target_mix`.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    count = len(urls)
+    _, offset_buffer, data_buffer = urls.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=count + 1, offset=urls.offset * 4)
+    offsets = offsets.astype(np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    lengths = np.diff(offsets)
+    keys = np.zeros(count, dtype=np.int64)
+    if last == first:
+        return keys ^ mixes
+    data = np.frombuffer(data_buffer, dtype=np.uint8, count=last - first, offset=first)
+    # Each byte's place in its URL: its weight is 256**place (modulo the prime).
+    place = np.arange(last - first, dtype=np.int64) - np.repeat(offsets[:-1] - first, lengths)
+    filled = lengths > 0
+    starts = (offsets[:-1] - first)[filled]
+    values = data.astype(np.int64)
+    longest = int(lengths.max())
+    for prime, shift in zip(parsing.KEY_PRIMES, (KEY_SHIFT, 0), strict=True):
+        # Each product is below 2**39, so a sum of up to 2**24 of them fits.
+        sums = np.add.reduceat(values * _powers(prime, longest)[place], starts)
+        keys[filled] |= (sums % prime) << shift
+    return keys ^ mixes

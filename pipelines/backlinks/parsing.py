@@ -83,6 +83,7 @@ __all__ = [
     "parse_backlinks",
     "parse_region",
     "problem_warning",
+    "target_mix",
 ]
 
 #: How many leading rows may precede the header (Moz puts 5-6 summary lines first).
@@ -104,8 +105,14 @@ FLAG_BITS: Final = (
     "rel_reported",
     "lost_reported",
 )
-#: link_key: two 32-bit checksums in one non-negative int64.
+#: link_key: the source URL's UTF-8 bytes read as one little-endian integer, its
+#: residues modulo these two primes (31 bits each) side by side, xor the target's
+#: :func:`target_mix`. A residue is a sum of bytes times powers of 256, which numpy
+#: computes for a whole column (columnar.url_keys) and Python for one URL.
+KEY_PRIMES: tuple[int, int] = (2_147_483_647, 2_147_483_629)
 KEY_SHIFT: Final = 31
+_KEY_SPREAD: Final = 0x9E3779B97F4A7C15  # odd: spreads a crc32 over the key's bits
+_KEY_MASK: Final = (1 << 62) - 1
 _T = TypeVar("_T")
 _FALSY_FLAGS: Final = frozenset({"", "0", "false", "no", "n", "-"})
 # Columns whose unreadable value costs the row: yes/no flags.
@@ -533,7 +540,7 @@ class ParsedExport:
         ----------
         targets : dict
             Normalised target URL -> ``(t_idx, crc)``: the target's index in
-            the caller's list and ``zlib.crc32`` of its UTF-8 bytes.
+            the caller's list and its :func:`target_mix`.
         new_target : callable
             Adds a target met on a kept row for the first time to ``targets``
             (and returns its entry).
@@ -597,7 +604,6 @@ class ParsedExport:
             targets=targets,
             new_target=new_target,
             file_idx=file_idx,
-            key_shift=KEY_SHIFT,
         )
 
     def add_columnar_counts(self, columns: ColumnarRows) -> None:
@@ -744,7 +750,8 @@ class ParsedExport:
         bad_lines = self._bad_lines
         reject = self._reject
         add_key = keys.append if keys is not None else None
-        crc32, adler32 = zlib.crc32, zlib.adler32
+        prime1, prime2 = KEY_PRIMES
+        from_bytes = int.from_bytes
         kept = lost_count = nofollow_count = read = 0
         try:
             for cells in self._rows_in:
@@ -865,8 +872,8 @@ class ParsedExport:
                 else:
                     _, t_idx, t_crc = ready
                 if add_key is not None:
-                    data = source_url.encode("utf-8", "surrogatepass")
-                    add_key((crc32(data) << KEY_SHIFT) ^ adler32(data, t_crc))
+                    number = from_bytes(source_url.encode("utf-8", "surrogatepass"), "little")
+                    add_key(((number % prime1) << KEY_SHIFT | number % prime2) ^ t_crc)
                 if i_first >= 0:
                     cell = cells[i_first]
                     first = first_days.get(cell[:10])
@@ -1004,6 +1011,11 @@ class ParsedExport:
             report.rows_read += read
             report.kept += kept
             self._finish()
+
+
+def target_mix(url: str) -> int:
+    """The target's part of a link key: the crc32 of its URL, spread over 62 bits."""
+    return (zlib.crc32(url.encode("utf-8", "surrogatepass")) * _KEY_SPREAD) & _KEY_MASK
 
 
 def problem_warning(file: str, column: str, count: int, line: int, example: str) -> str:

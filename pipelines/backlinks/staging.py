@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from linkspider.urlnorm import UrlNormaliser
+from pipelines.backlinks import parsing
 from pipelines.backlinks.merging import BacklinkMerger
 from pipelines.backlinks.model import (
     KIND_LINKS,
@@ -51,6 +51,7 @@ from pipelines.backlinks.parsing import (
     Record,
     parse_backlinks,
     parse_region,
+    target_mix,
 )
 from pipelines.backlinks.reading import BacklinkFile, line_splitter
 from pipelines.backlinks.urls import ExportUrls, Site
@@ -79,31 +80,41 @@ _FOLLOWED, _NOFOLLOW, _UGC, _SPONSORED, _IMAGE, _LOST, _REL_REPORTED, _LOST_REPO
 _SCHEMA: Final = """
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
--- One row per link record, in reading order: a StageRow as parsing gives it
--- (the store's copy turns it into a backlinks row, see store._COPY), and for
--- a record merged before staging (write_backlinks) what merging adds.
+-- One row per link record, in reading order, with the backlinks columns a
+-- record makes (the store's copy only adds the id, the target's id, vendors
+-- and origins: store._COPY); for a record merged before staging
+-- (write_backlinks), what merging adds.
 CREATE TABLE s (
-    source_url     TEXT NOT NULL,
-    source_host    TEXT NOT NULL,
-    source_domain  TEXT NOT NULL,
-    t_idx          INTEGER NOT NULL,     -- the target's index in StageResult.targets
-    anchor         TEXT NOT NULL,
-    flags          INTEGER NOT NULL,     -- parsing.FLAG_BITS
-    lost_date      TEXT NOT NULL,        -- '' when missing
-    first_seen     TEXT NOT NULL,        -- ''
-    last_seen      TEXT NOT NULL,        -- ''
-    metric_name    TEXT NOT NULL,        -- ''
-    metric_value   REAL NOT NULL,        -- -1 when missing (metrics are never negative)
-    authority      REAL NOT NULL,        -- -1
-    file_idx       INTEGER NOT NULL,     -- f.file_idx
-    line           INTEGER NOT NULL,     -- from the region's first line
+    source_url       TEXT NOT NULL,
+    source_host      TEXT NOT NULL,
+    source_domain    TEXT NOT NULL,
+    t_idx            INTEGER NOT NULL,   -- the target's index in StageResult.targets
+    anchor           TEXT NOT NULL,
+    flags            INTEGER NOT NULL,   -- parsing.FLAG_BITS, packed (what merging reads)
+    followed         INTEGER NOT NULL,   -- ... and unpacked (the backlinks columns)
+    nofollow         INTEGER NOT NULL,
+    ugc              INTEGER NOT NULL,
+    sponsored        INTEGER NOT NULL,
+    is_image         INTEGER NOT NULL,
+    lost             INTEGER NOT NULL,
+    rel_reported     INTEGER NOT NULL,
+    lost_reported    INTEGER NOT NULL,
+    lost_date        TEXT,
+    first_seen       TEXT,
+    last_seen        TEXT,
+    metric_name      TEXT,
+    metric_value     REAL,
+    authority        REAL,
+    authority_source TEXT,               -- 'link' when the record has its own metric
+    rel_seen         TEXT,               -- the date `followed` comes from
+    lost_seen        TEXT,               -- the date `lost` comes from
+    file_idx         INTEGER NOT NULL,   -- f.file_idx
+    line             INTEGER NOT NULL,   -- from the region's first line
     -- merged records only (NULL for a single record):
-    vendors        TEXT,
-    origins        TEXT,
-    rel_seen       TEXT,
-    lost_seen      TEXT,
-    links          INTEGER,
-    conflicts      TEXT
+    vendors          TEXT,
+    origins          TEXT,
+    links            INTEGER,
+    conflicts        TEXT
 );
 CREATE TABLE f (
     file_idx  INTEGER PRIMARY KEY,
@@ -113,19 +124,33 @@ CREATE TABLE f (
     origin    TEXT NOT NULL              -- JSON '[["file",': + line + ']]' = origins
 );
 """
-# A single record is its StageRow as it is: 14 plain values, no expression (the
-# copy into the store computes the columns); sqlite3 binds int, float and str
-# directly, None through its adapter lookup (slower), hence '' and -1.
-_INSERT_ONE: Final = """
-INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, lost_date,
-    first_seen, last_seen, metric_name, metric_value, authority, file_idx, line)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+# The columns a record makes from a StageRow (?1-?14: source_url, source_host,
+# source_domain, t_idx, anchor, flags, lost_date, first_seen, last_seen,
+# metric_name, metric_value, authority, file_idx, line; '' and -1 for missing
+# values: sqlite3 binds None through its adapter lookup, which is slower), in
+# the stage's column order. columnar.derived_columns makes the same from columns.
+_MADE: Final = (
+    "?1, ?2, ?3, ?4, ?5, ?6, "
+    + ", ".join(f"(?6 >> {bit}) & 1" for bit in range(len(FLAG_BITS)))
+    + ", nullif(?7, ''), nullif(?8, ''), nullif(?9, ''), nullif(?10, ''), "
+    "nullif(?11, -1.0), nullif(?12, -1.0), CASE WHEN ?12 >= 0 THEN 'link' END"
+)
+_RECORD_COLUMNS: Final = (
+    "source_url, source_host, source_domain, t_idx, anchor, flags, "
+    + ", ".join(FLAG_BITS)
+    + ", lost_date, first_seen, last_seen, metric_name, metric_value, authority, "
+    "authority_source, rel_seen, lost_seen, file_idx, line"
+)
+_INSERT_ONE: Final = f"""
+INSERT INTO s ({_RECORD_COLUMNS})
+VALUES ({_MADE},
+    CASE WHEN ?6 & 64 THEN coalesce(nullif(?9, ''), nullif(?8, '')) END,
+    CASE WHEN ?6 & 128 THEN coalesce(nullif(max(?9, ?7), ''), nullif(?8, '')) END,
+    ?13, ?14)
 """
-_INSERT_MERGED: Final = """
-INSERT INTO s (source_url, source_host, source_domain, t_idx, anchor, flags, lost_date,
-    first_seen, last_seen, metric_name, metric_value, authority, file_idx, line, vendors,
-    origins, rel_seen, lost_seen, links, conflicts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_INSERT_MERGED: Final = f"""
+INSERT INTO s ({_RECORD_COLUMNS}, vendors, origins, links, conflicts)
+VALUES ({_MADE}, ?17, ?18, ?13, ?14, ?15, ?16, ?19, ?20)
 """
 _BATCH: Final = 10_000
 #: Stage runs of plain lines by columns in the workers (:mod:`pipelines.backlinks.columnar`);
@@ -133,27 +158,28 @@ _BATCH: Final = 10_000
 COLUMNAR: bool = True
 
 
-def link_key(source_url: str, target_crc: int) -> int:
-    """A 64-bit hash of a link's key (source URL, target URL), the same in every process.
+def link_key(source_url: str, target_mix: int) -> int:
+    """A 62-bit hash of a link's key (source URL, target URL), the same in every process.
 
     Parameters
     ----------
     source_url : str
         The normalised source URL.
-    target_crc : int
-        ``zlib.crc32`` of the normalised target URL (UTF-8).
+    target_mix : int
+        :func:`~pipelines.backlinks.parsing.target_mix` of the normalised target URL.
 
     Returns
     -------
     int
-        Below 2**63. Two CRC-32s of one string are not independent (CRC is
-        linear), so the low half is an Adler-32 seeded with the target's
-        CRC: no collision among 1.5 million benchmark keys (two CRCs gave 5).
-        Different keys may still share a hash: the store compares the real
-        keys before merging.
+        The URL's UTF-8 bytes read as one integer, its residues modulo two
+        primes below 2**31 side by side, xor the target's mix
+        (:data:`~pipelines.backlinks.parsing.KEY_PRIMES`; numpy computes the
+        same for a column of URLs, ``columnar.url_keys``). Different keys may
+        share a hash: the store compares the real keys before merging.
     """
-    data = source_url.encode("utf-8", "surrogatepass")
-    return (zlib.crc32(data) << KEY_SHIFT) ^ zlib.adler32(data, target_crc)
+    prime1, prime2 = parsing.KEY_PRIMES
+    number = int.from_bytes(source_url.encode("utf-8", "surrogatepass"), "little")
+    return ((number % prime1) << KEY_SHIFT | number % prime2) ^ target_mix
 
 
 def _json(value: Any) -> str:
@@ -241,7 +267,7 @@ class Stager:
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.executescript(_SCHEMA)
         self.conn.execute("BEGIN")
-        #: Target URL -> (t_idx, crc32 of its UTF-8), in the order first met.
+        #: Target URL -> (t_idx, its target_mix), in the order first met.
         self.targets: dict[str, tuple[int, int]] = {}
         self.files: dict[tuple[str, str], int] = {}
         self.rows = 0
@@ -252,7 +278,7 @@ class Stager:
     def _target(self, url: str) -> tuple[int, int]:
         entry = self.targets[url] = (
             len(self.targets),
-            zlib.crc32(url.encode("utf-8", "surrogatepass")),
+            target_mix(url),
         )
         return entry
 

@@ -831,37 +831,17 @@ class _Seen:
         return out
 
 
-# A staged record as a backlinks row: the flags unpacked, '' and -1 back to NULL,
-# the dates a single record's rel and lost come from (as MergedBacklink.rel_seen
-# and lost_seen), the target's id, and vendors and origins from its file (the
-# line made absolute). SQLite's own loop, no Python per row.
+# A staged record as a backlinks row: the stage holds its columns
+# (staging._SCHEMA); the copy adds the target's id, and vendors and origins from
+# its file (the line made absolute) when merging gave none. SQLite's own loop,
+# no Python per row.
 _STAGED: Final = {
-    "source_url": "s.source_url",
-    "source_host": "s.source_host",
-    "source_domain": "s.source_domain",
+    **{column: f"s.{column}" for column in _WRITE_COLUMNS},
     "target_id": "m.target_id",
-    "anchor": "s.anchor",
-    **{name: f"(s.flags >> {bit}) & 1" for bit, name in enumerate(FLAG_BITS)},
     "flags": "s.flags",
-    "lost_date": "nullif(s.lost_date, '')",
-    "first_seen": "nullif(s.first_seen, '')",
-    "last_seen": "nullif(s.last_seen, '')",
-    "metric_name": "nullif(s.metric_name, '')",
-    "metric_value": "nullif(s.metric_value, -1)",
-    "authority": "nullif(s.authority, -1)",
     "vendors": "coalesce(s.vendors, f.vendors)",
     "origins": "coalesce(s.origins, f.origin || (s.line + :offset) || ']]')",
-    "rel_seen": (
-        "CASE WHEN s.vendors IS NOT NULL THEN s.rel_seen WHEN s.flags & 64 THEN "
-        "coalesce(nullif(s.last_seen, ''), nullif(s.first_seen, '')) END"
-    ),
-    "lost_seen": (
-        "CASE WHEN s.vendors IS NOT NULL THEN s.lost_seen WHEN s.flags & 128 THEN "
-        "coalesce(nullif(max(s.last_seen, s.lost_date), ''), nullif(s.first_seen, '')) END"
-    ),
     "links": "coalesce(s.links, 1)",
-    "conflicts": "s.conflicts",
-    "authority_source": "CASE WHEN s.authority >= 0 THEN 'link' END",
 }
 _FROM_STAGE: Final = """
 FROM bl_stage.s s
