@@ -923,6 +923,134 @@ _INSERT_FRESH: Final = (
 _REPEATS_ORDER: Final = "CREATE INDEX IF NOT EXISTS bl_rep.r_order ON r (grp, hash, seq)"
 
 
+#: Merge a repeated key's pair in SQL (:func:`_merge_pairs`); the tests turn it
+#: off to check that it gives what _RowMerge gives.
+SQL_PAIRS: bool = True
+
+
+def _rank_sql(t: str) -> str:
+    """A row's metric rank (merging._metric_rank) as SQL; ``t`` is its table."""
+    ranks = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in _METRIC_RANK.items())
+    return (
+        f"CASE WHEN {t}.metric_value IS NULL OR {t}.metric_name IS NULL THEN {_NO_METRIC_RANK} "
+        f"ELSE CASE {t}.metric_name {ranks} ELSE {_NO_METRIC_RANK - 1} END END"
+    )
+
+
+def _rich_sql(anchor: str, flags: str, t: str) -> str:
+    """How much a row says (_RowMerge.merge's richness) as SQL."""
+    return (
+        f"(({anchor}) <> '') + (({flags}) >> 6 & 1) + (({flags}) >> 7) + "
+        f"({t}.first_seen IS NOT NULL) + ({t}.last_seen IS NOT NULL) + "
+        f"({t}.metric_value IS NOT NULL)"
+    )
+
+
+#: A repeated key merged in SQL: one record of its hash (r), merging into the
+#: one row written with that hash (b, the same key), each from one vendor and
+#: one file line, neither with conflicts nor a domain's authority: nearly every
+#: repeat (the same link in two exports). The rest goes through _RowMerge.
+_PAIR: Final = (
+    "r.cands IS NULL AND b.source_url = r.source_url AND b.target_id = r.target_id "
+    "AND r.conflicts IS NULL AND b.conflicts IS NULL "
+    "AND instr(r.vendors, ',') = 0 AND instr(b.vendors, ',') = 0 "
+    "AND length(r.origins) - length(replace(r.origins, '[', '')) = 2 "
+    "AND length(b.origins) - length(replace(b.origins, '[', '')) = 2 "
+    "AND coalesce(b.authority_source, '') <> 'domain' "
+    "AND coalesce(r.authority_source, '') <> 'domain' "
+    "AND NOT EXISTS (SELECT 1 FROM bl_rep.r o WHERE o.grp = r.grp AND o.hash = r.hash "
+    "AND o.rowid <> r.rowid)"
+)
+_B_FLAGS: Final = " | ".join(f"(b.{name} << {bit})" for bit, name in enumerate(FLAG_BITS))
+
+
+def _bit_differs(bit: int) -> str:
+    return f"(hf & {bit}) <> (nf & {bit})"  # SQLite has no xor
+
+
+# _RowMerge.merge's rules, as SQL on the pair (n: the record read later, h: the
+# row): v holds each side's values (made once: a subquery would be flattened into
+# every expression that names its columns), p which side is the richer (the
+# primary), x which side each part comes from.
+_MERGE_PAIRS: Final = f"""
+WITH v AS MATERIALIZED (
+    SELECT b.id AS id,
+        coalesce(r.anchor, '') AS n_anchor, coalesce(b.anchor, '') AS h_anchor,
+        r.flags AS nf, ({_B_FLAGS}) AS hf,
+        r.lost_date AS n_lost_date, b.lost_date AS h_lost_date,
+        r.first_seen AS n_first, b.first_seen AS h_first,
+        r.last_seen AS n_last, b.last_seen AS h_last,
+        r.metric_name AS n_metric_name, b.metric_name AS h_metric_name,
+        r.metric_value AS n_metric_value, b.metric_value AS h_metric_value,
+        r.authority AS n_authority, b.authority AS h_authority,
+        r.vendors AS n_vendors, b.vendors AS h_vendors,
+        r.origins AS n_origins, b.origins AS h_origins,
+        r.rel_seen AS n_rel_seen, b.rel_seen AS h_rel_seen,
+        r.lost_seen AS n_lost_seen, b.lost_seen AS h_lost_seen,
+        {_rank_sql("r")} AS n_rank, {_rank_sql("b")} AS h_rank,
+        {_rich_sql("coalesce(r.anchor, '')", "r.flags", "r")} AS n_rich,
+        {_rich_sql("coalesce(b.anchor, '')", _B_FLAGS, "b")} AS h_rich
+    FROM bl_rep.r r JOIN {{table}} b ON b.id = r.grp
+    WHERE r.grp >= :low AND r.grp < :high AND {_PAIR}
+)
+INSERT INTO {{out}}.m (id, {", ".join(_MERGE_COLUMNS)}, links)
+SELECT id,
+    CASE WHEN worded_new THEN n_anchor ELSE h_anchor END,
+    (CASE WHEN rel_new THEN nf ELSE hf END & 79)
+        | (CASE WHEN worded_new THEN nf ELSE hf END & 16)
+        | (CASE WHEN gone_new THEN nf ELSE hf END & 160),
+    CASE WHEN gone_new THEN n_lost_date ELSE h_lost_date END,
+    coalesce(min(h_first, n_first), h_first, n_first),
+    coalesce(max(h_last, n_last), h_last, n_last),
+    CASE WHEN measured_new THEN n_metric_name ELSE h_metric_name END,
+    CASE WHEN measured_new THEN n_metric_value ELSE h_metric_value END,
+    CASE WHEN measured_new THEN n_authority ELSE h_authority END,
+    CASE WHEN h_vendors = n_vendors THEN h_vendors
+        WHEN h_vendors < n_vendors
+            THEN substr(h_vendors, 1, length(h_vendors) - 1) || ',' || substr(n_vendors, 2)
+        ELSE substr(n_vendors, 1, length(n_vendors) - 1) || ',' || substr(h_vendors, 2) END,
+    CASE WHEN h_origins = n_origins THEN h_origins
+        ELSE substr(h_origins, 1, length(h_origins) - 1) || ',' || substr(n_origins, 2) END,
+    CASE WHEN rel_new THEN n_rel_seen ELSE h_rel_seen END,
+    CASE WHEN gone_new THEN n_lost_seen ELSE h_lost_seen END,
+    CASE WHEN rel_differ AND lost_differ THEN '["followed","lost"]'
+        WHEN rel_differ THEN '["followed"]' WHEN lost_differ THEN '["lost"]' END,
+    CASE WHEN (CASE WHEN measured_new THEN n_authority ELSE h_authority END) IS NOT NULL
+        THEN 'link' END,
+    CASE WHEN h_origins = n_origins THEN 1
+        WHEN rtrim(substr(h_origins, 1, length(h_origins) - 2), '0123456789')
+            = rtrim(substr(n_origins, 1, length(n_origins) - 2), '0123456789') THEN 2
+        ELSE 1 END
+FROM (
+    SELECT p.*,
+        CASE WHEN primary_new THEN n_anchor <> '' OR h_anchor = ''
+            ELSE NOT (h_anchor <> '' OR n_anchor = '') END AS worded_new,
+        CASE WHEN hf & 64 AND nf & 64 THEN
+            CASE WHEN coalesce(n_rel_seen, '') <> coalesce(h_rel_seen, '')
+                    THEN coalesce(n_rel_seen, '') > coalesce(h_rel_seen, '')
+                WHEN {_bit_differs(1)} THEN hf & 1 <> 0
+                ELSE primary_new END
+            ELSE nf & 64 <> 0 END AS rel_new,
+        CASE WHEN hf & 128 AND nf & 128 THEN
+            CASE WHEN coalesce(n_lost_seen, '') <> coalesce(h_lost_seen, '')
+                    THEN coalesce(n_lost_seen, '') > coalesce(h_lost_seen, '')
+                WHEN {_bit_differs(32)} THEN hf & 32 = 0
+                ELSE primary_new END
+            ELSE nf & 128 <> 0 END AS gone_new,
+        CASE WHEN primary_new THEN NOT (h_rank < n_rank) ELSE n_rank < h_rank END
+            AS measured_new,
+        (hf & 64 <> 0 AND nf & 64 <> 0 AND {_bit_differs(1)}) AS rel_differ,
+        (hf & 128 <> 0 AND nf & 128 <> 0 AND {_bit_differs(32)}) AS lost_differ
+    FROM (
+        SELECT v.*,
+            n_rich > h_rich OR (n_rich = h_rich AND coalesce(n_last, '') > coalesce(h_last, ''))
+                AS primary_new
+        FROM v
+    ) p
+) x
+"""
+
+
 @dataclass
 class MergeTask:
     """Repeated keys of an import to merge in a worker process: those whose group
@@ -993,6 +1121,12 @@ def _merge(conn: sqlite3.Connection, out: str, table: str, task: MergeTask) -> M
     fresh: list[tuple[Any, ...]] = []
     conn.execute(_REPEATS_ORDER)
     marks = ", ".join("?" * (len(_MERGE_COLUMNS) + 1))
+    bounds = {
+        "low": -(1 << 63) if task.low is None else task.low,
+        "high": (1 << 63) - 1 if task.high is None else task.high,
+    }
+    if SQL_PAIRS:
+        _merge_pairs(conn, out, table, task, bounds=bounds, result=result)
 
     def flush() -> None:
         conn.executemany(f"INSERT INTO {out}.m VALUES (?, {marks})", updates)
@@ -1045,11 +1179,10 @@ def _merge(conn: sqlite3.Connection, out: str, table: str, task: MergeTask) -> M
         f"b.anchor, {_PACKED_FLAGS.format(t='b')}, "
         f"{', '.join(f'b.{c}' for c in _MERGE_COLUMNS[2:])} "
         f"FROM bl_rep.r r LEFT JOIN {table} b ON b.id = r.grp "
-        "WHERE r.grp >= :low AND r.grp < :high ORDER BY r.grp, r.hash, r.seq",
-        {
-            "low": -(1 << 63) if task.low is None else task.low,
-            "high": (1 << 63) - 1 if task.high is None else task.high,
-        },
+        "WHERE r.grp >= :low AND r.grp < :high "
+        f"{f'AND NOT coalesce({_PAIR}, 0) ' if SQL_PAIRS else ''}"
+        "ORDER BY r.grp, r.hash, r.seq",
+        bounds,
     )
     split = 5 + len(_MERGE_COLUMNS)
     for row in cursor:
@@ -1082,6 +1215,34 @@ def _merge(conn: sqlite3.Connection, out: str, table: str, task: MergeTask) -> M
     flush()
     result.seconds = time.perf_counter() - began
     return result
+
+
+def _merge_pairs(
+    conn: sqlite3.Connection,
+    out: str,
+    table: str,
+    task: MergeTask,
+    *,
+    bounds: Mapping[str, int],
+    result: MergeResult,
+) -> None:
+    """Merge the pairs :data:`_PAIR` describes in SQL (no Python per key), into
+    ``out``'s ``m``, and count them in ``result`` as :func:`_merge` counts."""
+    conn.execute(_MERGE_PAIRS.format(out=out, table=table), bounds)
+    updated, merged_into, multi_vendor, followed, lost = conn.execute(
+        "SELECT coalesce(sum(id < :first), 0), coalesce(sum(id >= :first), 0), "
+        "coalesce(sum(instr(vendors, ',') > 0), 0), "
+        "coalesce(sum(instr(conflicts, '\"followed\"') > 0), 0), "
+        f"coalesce(sum(instr(conflicts, '\"lost\"') > 0), 0) FROM {out}.m",
+        {"first": task.first_new_id},
+    ).fetchone()
+    result.updated += updated
+    result.merged_into += merged_into
+    result.multi_vendor += multi_vendor
+    if followed:
+        result.conflicts["followed"] += followed
+    if lost:
+        result.conflicts["lost"] += lost
 
 
 class _Import:

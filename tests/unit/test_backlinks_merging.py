@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.backlinks import Backlink, BacklinkMerger, MergedBacklink, merge_backlinks
+from pipelines.backlinks import store as store_module
 from pipelines.backlinks.merging import MergedDomain, merge_domains, merge_records, richness
 from pipelines.backlinks.model import ReferringDomain
 from pipelines.backlinks.store import _RowMaker, _RowMerge, _StoredRows
@@ -284,3 +287,93 @@ def test_merging_stored_rows_gives_what_merge_records_gives(rows: list[tuple[Any
     for row in rows[1:]:
         state = merger.merge(state, merger.state(merge_layout(row)))
     assert columns(merger.out(state)) == maker.row(expected)[4:]
+
+
+_TABLE_COLUMNS = (
+    "source_url, source_host, source_domain, target_id, anchor, followed, nofollow, ugc, "
+    "sponsored, is_image, lost, lost_date, first_seen, last_seen, metric_name, metric_value, "
+    "authority, vendors, origins, rel_reported, lost_reported, rel_seen, lost_seen, conflicts, "
+    "authority_source"
+)
+
+
+def _merged_groups(
+    groups: list[tuple[tuple[Any, ...], list[tuple[Any, ...]], bool]], sql_pairs: bool
+) -> tuple[list[Any], list[Any], tuple[Any, ...]]:
+    """Run the import's merge on stored rows and their repeats: (m, n, counts)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {_TABLE_COLUMNS}, links DEFAULT 1)")
+    conn.execute("ATTACH DATABASE ':memory:' AS bl_rep")
+    conn.executescript(store_module._REPEATS_SCHEMA.replace("PRAGMA", "-- PRAGMA"))
+    conn.executescript(store_module._RESULT_SCHEMA.format(schema="bl_rep"))
+    seq = 0
+    for number, (held, records, other_key) in enumerate(groups, 1):
+        source = f"{SOURCE}?g={number}"
+        conn.execute(
+            f"INSERT INTO t (id, {_TABLE_COLUMNS}) VALUES ({', '.join('?' * 26)})",
+            (number, source, *held[1:]),
+        )
+        for position, record in enumerate(records):
+            seq += 1
+            key_source = source + "&other" if other_key and position == 0 else source
+            conn.execute(
+                "INSERT INTO bl_rep.r (hash, seq, grp, cands, source_url, target_id, "
+                f"{', '.join(store_module._MERGE_COLUMNS)}) VALUES ({', '.join('?' * 20)})",
+                (number * 7919, seq, number, None, key_source, 7, *merge_layout(record)),
+            )
+    task = store_module.MergeTask(
+        repeats_path="", store_path="", table="t", first_new_id=len(groups) // 2 + 1,
+        result_path="", low=None, high=None,
+    )  # fmt: skip
+    original = store_module.SQL_PAIRS
+    store_module.SQL_PAIRS = sql_pairs
+    try:
+        result = store_module._merge(conn, "bl_rep", "main.t", task)
+    finally:
+        store_module.SQL_PAIRS = original
+    m = conn.execute("SELECT * FROM bl_rep.m ORDER BY id").fetchall()
+    n = conn.execute("SELECT * FROM bl_rep.n ORDER BY rowid").fetchall()
+    counts = (result.updated, result.merged_into, result.fresh, result.multi_vendor,
+              sorted(result.conflicts.items()))  # fmt: skip
+    return m, n, counts
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    groups=st.lists(
+        st.tuples(
+            stored_rows(), st.lists(stored_rows(), min_size=1, max_size=3), st.booleans()
+        ).map(lambda g: (g[0], g[1], g[2] and len(g[1]) > 1)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_pairs_merged_in_sql_give_what_row_merge_gives(
+    groups: list[tuple[tuple[Any, ...], list[tuple[Any, ...]], bool]],
+) -> None:
+    # The import merges the common pair (one repeat of a row, one vendor and one
+    # file line each) in SQL, and anything else with _RowMerge: the same rows.
+    assert _merged_groups(groups, sql_pairs=True) == _merged_groups(groups, sql_pairs=False)
+
+
+def test_pairs_merged_in_sql_cover_the_common_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without this, the comparison above could pass with SQL merging nothing: the
+    # same link in two exports never reaches _RowMerge.
+    held = (SOURCE, "www.kitchenreview.com", "kitchenreview.com", 7, "kettles", 1, 0, 0, 0, 0,
+            0, None, "2024-01-10", "2025-06-01", "DR", 71.0, 0.71, '["ahrefs"]', '[["a.csv",2]]',
+            1, 1, "2025-06-01", "2025-06-01", None, "link")  # fmt: skip
+    repeat = (*held[:5], 0, 1, 0, 0, 0, 1, "2026-04-01", *held[12:17], '["semrush"]',
+              '[["b.csv",3]]', 1, 1, "2026-04-01", "2026-04-01", None, "link")  # fmt: skip
+
+    def no_row_merge(*args: Any) -> None:
+        raise AssertionError("merged row by row")
+
+    monkeypatch.setattr(_RowMerge, "merge", no_row_merge)
+    m, _, counts = _merged_groups([(held, [repeat], False)], sql_pairs=True)
+    assert counts[:4] == (0, 1, 0, 1) and counts[4] == [("followed", 1), ("lost", 1)]
+    # The later observation says nofollow and lost; the richer row keeps its anchor and DR.
+    assert m[0][1:] == (
+        "kettles", 0b11100010, "2026-04-01", "2024-01-10", "2025-06-01", "DR", 71.0, 0.71,
+        '["ahrefs","semrush"]', '[["a.csv",2],["b.csv",3]]', "2026-04-01", "2026-04-01",
+        '["followed","lost"]', "link", 1,
+    )  # fmt: skip
