@@ -311,7 +311,9 @@ class ColumnarRows:
             text_lines = lines.text.split("\n")
             for position in back.tolist():
                 cells = split_line(text_lines[position] + "\n")
-                yield position + lines.first_line, cells if cells is not None else []
+                # A run's lines are the ones the splitter reads (reading.clean_lines).
+                assert cells is not None, "a line of a run the line splitter refuses"
+                yield position + lines.first_line, cells
 
     def _decide(self, table: pa.Table, line_numbers: np.ndarray) -> np.ndarray:
         """Stage the rows the columns decide; return which they are."""
@@ -517,11 +519,11 @@ class ColumnarRows:
             def read(cell: str, name: str = name) -> tuple[int, float, float]:
                 try:
                     value = parse_number(cell)
+                    if value is None:
+                        return 0, 0.0, 0.0
+                    return 1, value, scale_metric(name, value)  # raises outside the scale
                 except CellValueError:
                     return _BAD, 0.0, 0.0
-                if value is None:
-                    return 0, 0.0, 0.0
-                return 1, value, scale_metric(name, value)
 
             indices, found = self._lookup(table.column(f"c{index}").combine_chunks(), read, memo)
             kind = np.asarray([f[0] for f in found], dtype=np.int64)[indices]

@@ -276,6 +276,7 @@ def clean_lines(delimiter: str) -> Callable[[str], int]:
     one per line).
     """
     between = f'"{delimiter}"'
+    starts_badly, ends_badly = f'"{delimiter}', f'{delimiter}"'
 
     def lines_of(block: str) -> int:
         if block[-1] != "\n" or block[0] in "\r\n" or "\x00" in block:
@@ -290,12 +291,18 @@ def clean_lines(delimiter: str) -> Callable[[str], int]:
                 ok = "\r" not in block and "\n\n" not in block
             return lines if ok else 0
         # Each line "..."<end>: its end inside one of the lines - 1 '"<end>"' (or last).
+        # A line that starts '"<delimiter>' or ends '<delimiter>"' is left out: with
+        # the quote around it, a cell's own '<delimiter>"' would count as a separator
+        # (the splitter counts within each line, its outer quotes left out).
         if (
             block[0] != '"'
             or block[-1 - len(end)] != '"'
             or block.count(f'"{end}"') != lines - 1
             or (crlf and block.count("\r") != lines)
             or (not crlf and "\r" in block)
+            or block.startswith(starts_badly)
+            or f"\n{starts_badly}" in block
+            or f"{ends_badly}{end}" in block
             or block.count('"') != 2 * (block.count(between) + lines)
         ):
             return 0
@@ -377,9 +384,10 @@ class _Lines:
             parts.append(block)
             lines += count
             taken += len(block)
+            # Counted as taken: reading on numbers the lines it decodes from this count.
+            self.count += count
         if not parts:
             return None
-        self.count += lines
         return "".join(parts), lines
 
     def __iter__(self) -> _Lines:

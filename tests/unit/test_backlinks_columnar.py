@@ -35,7 +35,6 @@ from pipelines.backlinks.model import ExportFormat
 from pipelines.backlinks.reading import read_backlinks
 from pipelines.backlinks.staging import RegionResult, RegionTask, stage_region
 from pipelines.backlinks.store import open_exports
-from pipelines.backlinks.values import CellValueError
 from pipelines.storedb import CrawlStore
 
 SITE = Site.from_urls(
@@ -165,13 +164,16 @@ def snapshot(found: RegionResult) -> dict[str, Any]:
     stage = found.stage
     conn = sqlite3.connect(stage.path)
     try:
-        rows = conn.execute("SELECT * FROM s ORDER BY rowid").fetchall()
+        cursor = conn.execute("SELECT * FROM s ORDER BY rowid")
+        rows = cursor.fetchall()
+        columns = [description[0] for description in cursor.description]
         files = conn.execute("SELECT * FROM f ORDER BY file_idx").fetchall()
         count = conn.execute("SELECT count(*), max(rowid) FROM s").fetchone()
     finally:
         conn.close()
     report = found.report
     return {
+        "columns": columns,
         "report": {
             "file": report.file,
             "format": report.format.key,
@@ -382,13 +384,12 @@ DATES = (
     "2024-02-30", "2024-01-02x", " 2024-01-02", "2024-01-02\u3000", "2024.01.02",
     "\uff12\uff10\uff12\uff14-01-02", "2024-1-2", "Sept 31, 2026", "2024-01-0x",
 )  # fmt: skip
-#: Metric cells in range, none or unreadable (out of range: see
-#: test_a_metric_outside_its_range_is_a_problem_not_a_crash).
+METRICS_OUT_OF_RANGE = ("-5", "150", "1,234", "1.234,5", "1e3", "nan", "inf")
+#: Metric cells in range, none, unreadable or out of range.
 METRICS = (
     "12", "12.5", "12,5", "", "n/a", "-", "0", "100", "99.9", " 12 ", "12%", "abc", "1 2",
-    "0,999", "N/A", "--", "none", "+7",
+    "0,999", "N/A", "--", "none", "+7", *METRICS_OUT_OF_RANGE,
 )  # fmt: skip
-METRICS_OUT_OF_RANGE = ("-5", "150", "1,234", "1.234,5", "1e3", "nan", "inf")
 ANCHORS = (
     "kettles", "", "  ", "\u3000tea\u3000", "\x85pot\x85", "\xa0cup\xa0", "\x1ctea\x1f",
     "\u2028line\u2029", "\u200bzero-width\u200b", "\U0001f375 tea \u8336", "\u8336\u58f6",
@@ -880,19 +881,9 @@ def test_a_nul_byte_past_the_sample_of_a_utf8_file(
     assert found["report"]["reject_counts"] == {"ragged": 1}
 
 
-# -- divergences found ---------------------------------------------------------------
-# Each shows a bug in pipelines/backlinks (not fixed here: that code is being
-# changed elsewhere); strict, so that the fix shows as an unexpected pass.
+# -- divergences found (and fixed) -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CellValueError,
-    reason="ColumnarRows._metric_columns calls scale_metric outside its try: a metric "
-    "outside 0-100 raises CellValueError out of stage_region, where the row loop counts "
-    "a problem and falls through to the next metric (then move METRICS_OUT_OF_RANGE "
-    "into METRICS)",
-)
 @pytest.mark.parametrize("cell", METRICS_OUT_OF_RANGE)
 def test_a_metric_outside_its_range_is_a_problem_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_blocks: None, cell: str
@@ -902,18 +893,13 @@ def test_a_metric_outside_its_range_is_a_problem_not_a_crash(
     path = write_export(tmp_path / "export.csv", AHREFS_EXCEL, rows)
     (found,), _ = assert_same_both_ways(path, tmp_path, monkeypatch)
     # The row loop keeps the row with the next metric, and warns.
-    assert ("UR", 33.0) in {(row[9], row[10]) for row in found["s"] if row[13] == 22}
+    name, value, line = (
+        found["columns"].index(column) for column in ("metric_name", "metric_value", "line")
+    )
+    assert ("UR", 33.0) in {(row[name], row[value]) for row in found["s"] if row[line] == 22}
     assert "Domain rating" in found["problems"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="clean_lines counts a '\"<delimiter>\"' made by a first cell starting, or a "
-    "last cell ending, with '<delimiter>\"' as a field separator, so the line is in a run "
-    "although line_splitter refuses it; a row of it the columns give back becomes [] "
-    "(ColumnarRows.run: `cells if cells is not None else []`): a 'ragged row: 0 cells'",
-)
 @pytest.mark.parametrize(
     ("shape", "cells"),
     [
@@ -939,15 +925,6 @@ def test_a_row_given_back_from_a_run_is_split_as_the_reader_splits_it(
     assert found["report"]["rejected"] == 0  # nothing rejected: the row is kept
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="_Lines.clean_run adds a run's lines to its count only once the run is "
-    "taken, while BacklinkFile._text numbers the cp1252 fallback lines of the next read "
-    "buffer from region_lines (that count) when the run reads on into it: "
-    "RegionResult.first_fallback and the 'not valid UTF-8 (first: line N)' warning "
-    "name an earlier line",
-)
 @pytest.mark.parametrize("region_bytes", [None, 5000])
 def test_the_first_line_read_as_cp1252_after_a_run_over_a_read_buffer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region_bytes: int | None
