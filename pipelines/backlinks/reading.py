@@ -59,7 +59,7 @@ _SNIFF_ROWS: Final = 60
 _FIELD_LIMIT: Final = 1 << 20  # 1 MiB: no export has a longer cell
 _READ_BUFFER: Final = 1 << 20
 _BLOCK_CHARS: Final = 1 << 16  # a block of lines split at once (see _split_block)
-_RUN_CHARS: Final = 1 << 22  # a run of clean blocks given at once (clean_runs)
+_RUN_CHARS: Final = 1 << 21  # a run of clean blocks given at once (clean_runs)
 _DELIMITER_NAMES: Final = {"\t": "tab", ";": "semicolon", ",": "comma"}
 # An unclosed quote is closed by feeding csv this "line": the record ends there.
 _CLOSE_QUOTE: Final = '"\n'

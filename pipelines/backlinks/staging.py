@@ -519,8 +519,18 @@ class RegionResult:
 _URLS: dict[tuple[str, ...], ExportUrls] = {}
 
 
+def release_memory() -> None:
+    """:func:`pipelines.backlinks.columnar.release_memory` (Arrow is loaded where used)."""
+    from pipelines.backlinks import columnar  # noqa: PLC0415 - Arrow: workers only
+
+    columnar.release_memory()
+
+
 def stage_region(task: RegionTask) -> RegionResult:
     """Read one region of an export and stage its records (runs in a worker process)."""
+    # What the previous region freed goes back to the system first (its objects are
+    # gone only once it has returned): else a worker grew with every region.
+    release_memory()
     urls = _URLS.get(task.tracking_params)
     if urls is None:
         urls = _URLS[task.tracking_params] = ExportUrls(
