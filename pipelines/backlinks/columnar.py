@@ -395,7 +395,11 @@ class ColumnarRows:
         if not len(kept):
             return ok
         take = pa.array(kept)
-        hosts_kept = hosts.take(take)
+
+        def pick(values: pa.Array) -> pa.Array:
+            return values if len(kept) == n else values.take(take)  # usually all of them
+
+        hosts_kept = pick(hosts)
         encoded = pc.dictionary_encode(hosts_kept)
         domain_of = self._domain_of
         domain_list = [domain_of(host) for host in encoded.dictionary.to_pylist()]
@@ -411,10 +415,10 @@ class ColumnarRows:
         else:
             t_idx_kept, crc_kept = target_of(kept)
 
-        source_kept = source.take(take)
+        source_kept = pick(source)
         keys = url_keys(source_kept, crc_kept)
-        anchor = self._anchor(table, take)
-        empty = pa.array([""] * len(kept), pa.string()) if first is None or last is None else None
+        anchor = self._anchor(table, pick, len(kept))
+        empty = pa.repeat("", len(kept)) if first is None or last is None else None
         flags_kept = flags[kept]
         self.tables.append(
             pa.table(
@@ -425,12 +429,12 @@ class ColumnarRows:
                     pa.array(t_idx_kept),
                     anchor,
                     pa.array(flags_kept),
-                    lost_date.take(take),
-                    first.take(take) if first is not None else empty,
-                    last.take(take) if last is not None else empty,
-                    metric_name.take(take),
-                    metric_value.take(take),
-                    authority.take(take),
+                    pick(lost_date),
+                    pick(first) if first is not None else empty,
+                    pick(last) if last is not None else empty,
+                    pick(metric_name),
+                    pick(metric_value),
+                    pick(authority),
                     pa.array(np.full(len(kept), self._file_idx, dtype=np.int64)),
                     pa.array(line_numbers[kept].astype(np.int64)),
                     pa.array(keys),
@@ -559,14 +563,17 @@ class ColumnarRows:
             pa.array(scaled),
         )
 
-    def _anchor(self, table: pa.Table, take: pa.Array) -> pa.Array:
-        """Anchors as the row loop reads them: stripped, the image's alt text when empty."""
+    def _anchor(
+        self, table: pa.Table, pick: Callable[[pa.Array], pa.Array], count: int
+    ) -> pa.Array:
+        """Anchors of the rows ``pick`` keeps (``count``) as the row loop reads them:
+        stripped, the image's alt text when empty."""
         layout = self.layout
 
         def stripped(index: int) -> pa.Array:
-            return pc.utf8_trim(table.column(f"c{index}").combine_chunks().take(take), _WHITESPACE)
+            return pc.utf8_trim(pick(table.column(f"c{index}").combine_chunks()), _WHITESPACE)
 
-        anchor = stripped(layout.anchor) if layout.anchor >= 0 else pa.repeat("", len(take))
+        anchor = stripped(layout.anchor) if layout.anchor >= 0 else pa.repeat("", count)
         if layout.alt >= 0:
             anchor = pc.if_else(pc.equal(anchor, ""), stripped(layout.alt), anchor)
         return anchor
@@ -689,7 +696,8 @@ def write_stage(
         columns.append(np.frombuffer(keys, dtype=np.int64))
         parts.append(pa.table(columns, schema=schema))
     table = pa.concat_tables(parts)
-    table = table.take(pc.sort_indices(table, sort_keys=[("line", "ascending")]))
+    if rows:  # the runs' tables alone are in line order
+        table = table.take(pc.sort_indices(table, sort_keys=[("line", "ascending")]))
     t_idx = np.asarray(table.column("t_idx"), dtype=np.int64)
     distinct, first = np.unique(t_idx, return_index=True)
     order = distinct[np.argsort(first, kind="stable")]

@@ -1517,9 +1517,13 @@ class _Import:
         finishing = time.perf_counter()
         merging: list[Future[MergeResult]] = []
         merged: list[tuple[str, MergeResult]] = []
-        # The new table is written: back to the log, whose readers (the workers
-        # merging) never keep the index's commit waiting.
-        log = self._put_journal_back()
+        # The new table is written. Through a rollback journal (the store to
+        # itself), the workers merge first, then this process indexes and writes
+        # the merged rows, each page once; the log comes back at the end. Else
+        # (the log), the workers merge while this process indexes: the log's
+        # readers never keep a writer's commit waiting.
+        journal = self.restore_journal is not None
+        log = False if journal else self._put_journal_back()
         if self.repeats:
             began_here = not conn.in_transaction
             if began_here:
@@ -1528,8 +1532,8 @@ class _Import:
             conn.execute(_REPEATS_ORDER)
             if began_here:
                 conn.execute("COMMIT")
-        if self.repeats and self.pool is not None and log:
-            # Merged in workers (they read the rows committed) while this one indexes.
+        if self.repeats and self.pool is not None and (log or journal):
+            # Merged in workers (they read the rows committed).
             parts = self._merge_parts(self.merge_parts)
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
@@ -1537,6 +1541,9 @@ class _Import:
                 self.pool.submit(merge_repeats, self._merge_task(part, low, high))
                 for part, (low, high) in enumerate(parts)
             ]
+            if journal:  # nothing is written while they read
+                for future in merging:
+                    future.result()
         timings = result.timings
         if self.build and not self.stored:
             began = time.perf_counter()

@@ -246,23 +246,30 @@ _MERGE_REPEATS = store_module.merge_repeats
 
 
 def _merge_noting_the_journal(task: store_module.MergeTask) -> store_module.MergeResult:
-    """merge_repeats, noting the store's journal mode as the worker sees it."""
+    """merge_repeats, noting the store's journal mode as the worker sees it, and
+    whether the new table was indexed yet."""
     conn = sqlite3.connect(task.store_path)
     try:
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        indexed = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+            (task.table,),
+        ).fetchone()[0]
     finally:
         conn.close()
-    Path(task.result_path + ".journal").write_text(mode)
+    Path(task.result_path + ".journal").write_text(f"{mode} {'indexed' if indexed else 'bare'}")
     return _MERGE_REPEATS(task)
 
 
-def test_workers_merge_while_the_store_is_back_in_wal_mode(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("alone", [True, False])
+def test_workers_merge_when_nothing_keeps_a_commit_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alone: bool
 ) -> None:
-    """The table is written through a rollback journal, but the store is in WAL
-    mode again before the workers read it to merge: with a rollback journal, their
-    reads would keep the index's commit waiting (and fail it after the busy
-    timeout, for a long merge)."""
+    """With the store to itself, the import writes through a rollback journal and
+    the workers merge before the key index is built: while they read, nothing is
+    written (with a rollback journal, their reads would keep a commit waiting,
+    and fail it after the busy timeout for a long merge). With another connection
+    open, the store stays in WAL mode and the workers merge while it is indexed."""
     files = write_exports(tmp_path)[:2]
     monkeypatch.setattr(store_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(store_module, "REGION_BYTES", 4096)
@@ -272,6 +279,9 @@ def test_workers_merge_while_the_store_is_back_in_wal_mode(
     monkeypatch.setattr(store_module, "merge_repeats", _merge_noting_the_journal)
     seen: list[str] = []
     with CrawlStore(tmp_path / "run", create=True) as store:
+        other = None if alone else sqlite3.connect(store.path)
+        if other is not None:
+            other.execute("SELECT count(*) FROM backlinks").fetchone()
 
         def apply_merges(run: Any, parts: Any) -> None:
             seen.extend(
@@ -292,6 +302,14 @@ def test_workers_merge_while_the_store_is_back_in_wal_mode(
                 store.conn.execute("PRAGMA main.journal_mode").fetchone()[0]
             ),
         )
-    assert modes == ["delete", "delete"]  # the table written through the journal
-    assert seen == ["wal", "wal"]  # both merge parts, in the workers
+        after = store.conn.execute("PRAGMA main.journal_mode").fetchone()[0]
+        if other is not None:
+            other.close()
+    if alone:
+        assert modes == ["delete", "delete"]  # the table written through the journal
+        assert seen == ["delete bare", "delete bare"]  # both parts merged before the index
+    else:
+        assert modes == ["wal", "wal"]
+        assert len(seen) == 2 and all(mode.startswith("wal") for mode in seen)
+    assert after == "wal"  # the store's own mode, once the import is over
     assert result.multi_vendor > 100
