@@ -921,6 +921,9 @@ _INSERT_FRESH: Final = (
 )
 #: The repeats in the order they are merged (see _merge).
 _REPEATS_ORDER: Final = "CREATE INDEX IF NOT EXISTS bl_rep.r_order ON r (grp, hash, seq)"
+#: The rows that repeated keys merge into, copied from the table as they are met
+#: (the table's columns): merging reads them there, not in the store.
+_HELD: Final = "bl_rep.h"
 
 
 #: Merge a repeated key's pair in SQL (:func:`_merge_pairs`); the tests turn it
@@ -1056,14 +1059,13 @@ class MergeTask:
     """Repeated keys of an import to merge in a worker process: those whose group
     (``r.grp``) is in ``[low, high)`` (``None``: no bound).
 
-    The records (``r``) are read from the repeats file, the rows they merge
-    into from the store's ``table``; the results go to a new file
-    (:data:`_RESULT_SCHEMA`) that the importing process applies.
+    Everything is read from the repeats file: the records (``r``) and the
+    rows they merge into (``h``, copied there as their repeats were met), so
+    that the store is not read while it is written; the results go to a new
+    file (:data:`_RESULT_SCHEMA`) that the importing process applies.
     """
 
     repeats_path: str
-    store_path: str
-    table: str
     first_new_id: int
     result_path: str = ""
     low: int | None = None
@@ -1083,19 +1085,18 @@ class MergeResult:
 
 
 def merge_repeats(task: MergeTask) -> MergeResult:
-    """Merge repeated keys in a worker process: the store and the repeats file are
-    read, the results written to a file of their own."""
+    """Merge repeated keys in a worker process: the repeats file is read (not the
+    store), the results written to a file of their own."""
     conn = sqlite3.connect(task.result_path, isolation_level=None, timeout=60.0)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.executescript(_RESULT_SCHEMA.format(schema="main"))
         conn.execute("ATTACH DATABASE ? AS bl_rep", (task.repeats_path,))
-        conn.execute("ATTACH DATABASE ? AS store", (task.store_path,))
-        conn.execute("PRAGMA store.cache_size = -32768")
+        conn.execute("PRAGMA bl_rep.cache_size = -32768")
         conn.execute("BEGIN")
         with gc_paused():
-            result = _merge(conn, "main", f"store.{task.table}", task)
+            result = _merge(conn, "main", _HELD, task)
         conn.execute("COMMIT")
         return result
     finally:
@@ -1299,6 +1300,7 @@ class _Import:
         self.repeats_attached = True
         conn.executescript(_REPEATS_SCHEMA)
         conn.executescript(_RESULT_SCHEMA.format(schema="bl_rep"))
+        conn.execute(f"CREATE TABLE {_HELD} {self._columns_of('backlinks')}")
         (self.autocheckpoint,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
         if build:
             # One commit per stage: copying the log into the file after each would
@@ -1356,14 +1358,18 @@ class _Import:
         self.stages += 1
         return os.path.join(self.stage_dir, f"stage-{self.stages}.sqlite")
 
+    def _columns_of(self, table: str) -> str:
+        """The column list of a main table's DDL, without an inline key."""
+        (ddl,) = self.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        return _INLINE_KEY.sub("", ddl[ddl.index("(") :])
+
     def _create_building(self) -> None:
         conn = self.conn
-        (ddl,) = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'backlinks'"
-        ).fetchone()
         # The key is indexed once the table is full (a store made before the key
         # became a separate index has it inline: it is dropped here too).
-        columns = _INLINE_KEY.sub("", ddl[ddl.index("(") :])
+        columns = self._columns_of("backlinks")
         conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")  # left by an interrupted import
         conn.execute(f"CREATE TABLE {BUILDING} {columns}")
         if self.stored:
@@ -1449,6 +1455,11 @@ class _Import:
         self.added += conn.execute(_COPY.format(table=self.table), params).rowcount
         if len(skip_rowids):
             conn.execute(_COPY_REPEATS, {"seq": self.applied << 32, "offset": line_offset})
+            # The rows they merge into, as they are now (merging reads them there).
+            conn.execute(
+                f"INSERT OR IGNORE INTO {_HELD} SELECT * FROM main.{self.table} "
+                "WHERE id IN (SELECT cand FROM temp.bl_skip)"
+            )
             self.repeats += len(skip_rowids)
         self.next_id = base + stage.rows + 1
         self.rows += stage.rows
@@ -1468,14 +1479,16 @@ class _Import:
             "UPDATE bl_rep.r SET grp = x.grp, cands = x.cands FROM bl_rep.shared x "
             "WHERE x.hash = r.hash"
         )
+        self.conn.executemany(
+            f"INSERT OR IGNORE INTO {_HELD} SELECT * FROM main.{self.table} WHERE id = ?",
+            [(i,) for ids in shared.values() for i in ids],
+        )
 
     def _merge_task(
         self, part: int = 0, low: int | None = None, high: int | None = None
     ) -> MergeTask:
         return MergeTask(
             repeats_path=self.repeats_path,
-            store_path=str(self.store.path),
-            table=self.table,
             first_new_id=self.first_new_id,
             result_path=os.path.join(self.stage_dir, f"merged-{part}.sqlite"),
             low=low,
@@ -1517,13 +1530,12 @@ class _Import:
         finishing = time.perf_counter()
         merging: list[Future[MergeResult]] = []
         merged: list[tuple[str, MergeResult]] = []
-        # The new table is written. Through a rollback journal (the store to
-        # itself), the workers merge first, then this process indexes and writes
-        # the merged rows, each page once; the log comes back at the end. Else
-        # (the log), the workers merge while this process indexes: the log's
-        # readers never keep a writer's commit waiting.
-        journal = self.restore_journal is not None
-        log = False if journal else self._put_journal_back()
+        # The new table is written. The workers merge from the repeats file while
+        # this process indexes the table. Through a rollback journal (the store
+        # to itself) the index and the merged rows are written through it too,
+        # each page once, and the log comes back when the import ends.
+        if self.restore_journal is None:
+            self._put_journal_back()
         if self.repeats:
             began_here = not conn.in_transaction
             if began_here:
@@ -1532,8 +1544,7 @@ class _Import:
             conn.execute(_REPEATS_ORDER)
             if began_here:
                 conn.execute("COMMIT")
-        if self.repeats and self.pool is not None and (log or journal):
-            # Merged in workers (they read the rows committed).
+        if self.repeats and self.pool is not None:
             parts = self._merge_parts(self.merge_parts)
             conn.execute("DETACH DATABASE bl_rep")
             self.repeats_attached = False
@@ -1541,9 +1552,6 @@ class _Import:
                 self.pool.submit(merge_repeats, self._merge_task(part, low, high))
                 for part, (low, high) in enumerate(parts)
             ]
-            if journal:  # nothing is written while they read
-                for future in merging:
-                    future.result()
         timings = result.timings
         if self.build and not self.stored:
             began = time.perf_counter()
@@ -1565,9 +1573,7 @@ class _Import:
         try:
             if self.repeats and not merging:
                 with gc_paused():
-                    merged = [
-                        ("bl_rep", _merge(conn, "bl_rep", f"main.{self.table}", self._merge_task()))
-                    ]
+                    merged = [("bl_rep", _merge(conn, "bl_rep", _HELD, self._merge_task()))]
             if merged:
                 timings["merge"] = max(m.seconds for _, m in merged)
                 began = time.perf_counter()

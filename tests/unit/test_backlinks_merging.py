@@ -321,10 +321,7 @@ def _merged_groups(
                 f"{', '.join(store_module._MERGE_COLUMNS)}) VALUES ({', '.join('?' * 20)})",
                 (number * 7919, seq, number, None, key_source, 7, *merge_layout(record)),
             )
-    task = store_module.MergeTask(
-        repeats_path="", store_path="", table="t", first_new_id=len(groups) // 2 + 1,
-        result_path="", low=None, high=None,
-    )  # fmt: skip
+    task = store_module.MergeTask(repeats_path="", first_new_id=len(groups) // 2 + 1)
     original = store_module.SQL_PAIRS
     store_module.SQL_PAIRS = sql_pairs
     try:

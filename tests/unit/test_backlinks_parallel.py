@@ -245,49 +245,55 @@ def test_workers_fork_only_from_a_plain_process() -> None:
 _MERGE_REPEATS = store_module.merge_repeats
 
 
-def _merge_noting_the_journal(task: store_module.MergeTask) -> store_module.MergeResult:
-    """merge_repeats, noting the store's journal mode as the worker sees it, and
-    whether the new table was indexed yet."""
-    conn = sqlite3.connect(task.store_path)
+def _merge_noting_what_it_reads(task: store_module.MergeTask) -> store_module.MergeResult:
+    """merge_repeats, noting the databases its connection opened."""
+    real_connect = sqlite3.connect
+    opened: list[str] = []
+
+    def connect(path: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(path, *args, **kwargs)
+        opened.append(str(path))
+        conn.set_trace_callback(
+            lambda sql: opened.append(sql) if sql.upper().startswith("ATTACH") else None
+        )
+        return conn
+
+    sqlite3.connect = connect  # type: ignore[assignment]
     try:
-        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-        indexed = conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
-            (task.table,),
-        ).fetchone()[0]
+        return _MERGE_REPEATS(task)
     finally:
-        conn.close()
-    Path(task.result_path + ".journal").write_text(f"{mode} {'indexed' if indexed else 'bare'}")
-    return _MERGE_REPEATS(task)
+        sqlite3.connect = real_connect  # type: ignore[assignment]
+        Path(task.result_path + ".opened").write_text("\n".join(opened))
 
 
 @pytest.mark.parametrize("alone", [True, False])
-def test_workers_merge_when_nothing_keeps_a_commit_waiting(
+def test_workers_merge_from_the_repeats_file_while_the_table_is_indexed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alone: bool
 ) -> None:
-    """With the store to itself, the import writes through a rollback journal and
-    the workers merge before the key index is built: while they read, nothing is
-    written (with a rollback journal, their reads would keep a commit waiting,
-    and fail it after the busy timeout for a long merge). With another connection
-    open, the store stays in WAL mode and the workers merge while it is indexed."""
+    """The workers merge from the repeats file alone (the records, and the rows
+    they merge into, copied there as the repeats were met), never the store: so
+    they can merge while the table is indexed through a rollback journal (whose
+    commit a reader of the store would keep waiting). With the store to itself
+    the table is written through the journal; with another connection open it
+    stays in WAL mode."""
     files = write_exports(tmp_path)[:2]
     monkeypatch.setattr(store_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(store_module, "REGION_BYTES", 4096)
     monkeypatch.setattr(
         store_module, "_worker_context", lambda: multiprocessing.get_context("fork")
     )
-    monkeypatch.setattr(store_module, "merge_repeats", _merge_noting_the_journal)
-    seen: list[str] = []
+    monkeypatch.setattr(store_module, "merge_repeats", _merge_noting_what_it_reads)
+    opened: list[str] = []
     with CrawlStore(tmp_path / "run", create=True) as store:
         other = None if alone else sqlite3.connect(store.path)
         if other is not None:
             other.execute("SELECT count(*) FROM backlinks").fetchone()
 
         def apply_merges(run: Any, parts: Any) -> None:
-            seen.extend(
-                Path(run._merge_task(part).result_path + ".journal").read_text()
-                for part in range(len(parts))
-            )
+            for part in range(len(parts)):
+                opened.extend(
+                    Path(run._merge_task(part).result_path + ".opened").read_text().splitlines()
+                )
             apply(run, parts)
 
         apply = store_module._Import._apply_merges
@@ -305,11 +311,9 @@ def test_workers_merge_when_nothing_keeps_a_commit_waiting(
         after = store.conn.execute("PRAGMA main.journal_mode").fetchone()[0]
         if other is not None:
             other.close()
-    if alone:
-        assert modes == ["delete", "delete"]  # the table written through the journal
-        assert seen == ["delete bare", "delete bare"]  # both parts merged before the index
-    else:
-        assert modes == ["wal", "wal"]
-        assert len(seen) == 2 and all(mode.startswith("wal") for mode in seen)
+    assert modes == (["delete", "delete"] if alone else ["wal", "wal"])
     assert after == "wal"  # the store's own mode, once the import is over
+    # Both parts merged in the workers, from their own file and the repeats file.
+    assert len([line for line in opened if line.startswith("ATTACH")]) == 2
+    assert not any(str(store.path) in line for line in opened)
     assert result.multi_vendor > 100
