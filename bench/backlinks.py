@@ -12,10 +12,11 @@ import's own) with the importer's public entry point, and prints:
 * read, stage, copy: the exports read (in worker processes for large ones),
   staged, and copied into the new table, the records of keys met before set
   aside;
-* the rest: those merged (in a worker) while the key index is built, the
-  merged rows written, domains, known URLs, the swap;
+* the rest: those merged (in the workers, from the repeats file) while the
+  key index is built, the merged rows written, domains, known URLs, the swap;
 * store close: SQLite copies what is left of its write-ahead log into the
-  store file (most of it was copied while the index was built);
+  store file (nothing when the import had the store to itself: it then
+  writes through a rollback journal);
 * end to end (files on disk to rows in the store file), rows/s, CPU seconds
   of the importing process and of the workers, and peak RSS of each.
 
@@ -229,7 +230,7 @@ def main() -> None:
         f"{f.get('merge_s', 0):.1f} s (worker) while indexing {f.get('index_s', 0):.1f} s, "
         f"merged rows written {f.get('apply_s', 0):.1f} s, domains, known URLs, swap"
     )
-    print(f"store close          {f['close_s']:.1f} s (write-ahead log into the store file)")
+    print(f"store close          {f['close_s']:.1f} s (what is left of the write-ahead log)")
     print(
         f"end to end           {f['total_s']:.1f} s  {rows / f['total_s']:,.0f} rows/s  "
         f"(CPU: importing process {f['cpu_main_s']:.1f} s, workers {f['cpu_workers_s']:.1f} s)"
