@@ -16,7 +16,8 @@ normalise) goes back to the row loop with its cells, so rejections, problems
 and warnings are the row loop's own, in line order. A property test checks
 that both ways give the same stage.
 
-Pure computation: no I/O but Arrow's reading of a string in memory.
+Computation on strings in memory, but for :func:`write_stage`, which writes a
+stage file (through ADBC's SQLite driver, only in the worker that made it).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ _TRIM: Final = getattr(_LIBC, "malloc_trim", None)  # glibc's; absent from musl
 
 def release_memory() -> None:
     """Give the memory freed since the last call back to the system (a worker calls
-    it after each region: freed blocks otherwise stay with the process, and its
+    it before each region: freed blocks otherwise stay with the process, and its
     resident size grew with every region it read)."""
     pa.default_memory_pool().release_unused()
     if _TRIM is not None:
@@ -102,12 +103,9 @@ STAGE_SCHEMA: Final = pa.schema(
         ("line", pa.int64()),
     ]
 )
-_BOOL_CELLS: Final = {
-    cell: value
-    for word, value in (("true", True), ("false", False), ("yes", True), ("no", False))
-    for cell in (word, word.upper(), word.capitalize())
-} | {"": False, "1": True, "0": False}
-_IMAGE_TYPE_CELLS: Final = ("image", "Image", "IMAGE")
+# The row loop's own tables of yes/no cells and image types.
+_BOOL_CELLS: Final = parsing.BOOL_CELLS
+_IMAGE_TYPE_CELLS: Final = tuple(parsing.IMAGE_TYPE_CELLS)
 _BAD: Final = -1  # a lookup table's entry for a cell the row loop must read
 
 
@@ -409,14 +407,14 @@ class ColumnarRows:
         if target_of is None:
             assumed = self._assumed
             assert assumed is not None
-            t_idx, t_crc = self._targets.get(assumed) or self._new_target(assumed)
+            t_idx, t_mix = self._targets.get(assumed) or self._new_target(assumed)
             t_idx_kept = np.full(len(kept), t_idx, dtype=np.int64)
-            crc_kept = np.full(len(kept), t_crc, dtype=np.int64)
+            mix_kept = np.full(len(kept), t_mix, dtype=np.int64)
         else:
-            t_idx_kept, crc_kept = target_of(kept)
+            t_idx_kept, mix_kept = target_of(kept)
 
         source_kept = pick(source)
-        keys = url_keys(source_kept, crc_kept)
+        keys = url_keys(source_kept, mix_kept)
         anchor = self._anchor(table, pick, len(kept))
         empty = pa.repeat("", len(kept)) if first is None or last is None else None
         flags_kept = flags[kept]
@@ -581,7 +579,7 @@ class ColumnarRows:
     def _target_lookup(
         self, column: pa.Array
     ) -> tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], np.ndarray]:
-        """Which rows have a good target, and a function giving kept rows' (t_idx, crc)."""
+        """Which rows have a good target, and a function giving kept rows' (t_idx, target mix)."""
         encoded = pc.dictionary_encode(column)
         indices = np.asarray(encoded.indices, dtype=np.int64)
         memo = self._target_cells
@@ -600,12 +598,12 @@ class ColumnarRows:
             used = indices[kept]
             distinct, first = np.unique(used, return_index=True)
             t_idx = np.zeros(len(urls), dtype=np.int64)
-            crc = np.zeros(len(urls), dtype=np.int64)
+            mix = np.zeros(len(urls), dtype=np.int64)
             known, new = self._targets.get, self._new_target
             # New targets in the order their first row comes (the row loop's order).
             for d in distinct[np.argsort(first, kind="stable")].tolist():
-                t_idx[d], crc[d] = known(urls[d]) or new(urls[d])
-            return t_idx[used], crc[used]
+                t_idx[d], mix[d] = known(urls[d]) or new(urls[d])
+            return t_idx[used], mix[used]
 
         return of, good[indices]
 

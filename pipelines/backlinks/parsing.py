@@ -75,8 +75,10 @@ if TYPE_CHECKING:
     from pipelines.backlinks.columnar import ColumnarRows
 
 __all__ = [
+    "BOOL_CELLS",
     "FLAG_BITS",
     "HEADER_SEARCH_ROWS",
+    "IMAGE_TYPE_CELLS",
     "ParsedExport",
     "Record",
     "StageRow",
@@ -128,12 +130,14 @@ _CHECKED_FIELDS: Final = (
     "only_nofollow",
     "follow",
 )
-_BOOL_CELLS: Final = {
+#: Yes/no cells the row loop reads without parse_bool (the common spellings).
+BOOL_CELLS: Final = {
     cell: value
     for word, value in (("true", True), ("false", False), ("yes", True), ("no", False))
     for cell in (word, word.upper(), word.capitalize())
 } | {"": False, "1": True, "0": False}
-_IMAGE_TYPE_CELLS: Final = frozenset({"image", "Image", "IMAGE"})
+#: ``Type`` cells that say an image link.
+IMAGE_TYPE_CELLS: Final = frozenset({"image", "Image", "IMAGE"})
 _NO_METRIC: Final[tuple[str | None, float | None, float | None]] = (None, None, None)
 _LINK_TYPES: Final = frozenset({"hyperlink", "href", "ahref", "a", "link", "text"})
 _IMAGE_TYPES: Final = frozenset({"image", "img", "image link"})
@@ -539,7 +543,7 @@ class ParsedExport:
         Parameters
         ----------
         targets : dict
-            Normalised target URL -> ``(t_idx, crc)``: the target's index in
+            Normalised target URL -> ``(t_idx, mix)``: the target's index in
             the caller's list and its :func:`target_mix`.
         new_target : callable
             Adds a target met on a kept row for the first time to ``targets``
@@ -686,7 +690,7 @@ class ParsedExport:
             index.get("image", -1),
             index.get("type", -1),
         )
-        bools = _BOOL_CELLS.get
+        bools = BOOL_CELLS.get
         # The rel flags of the common layout, memoised on the cells that say them.
         present = [i for i in (i_nofollow, i_ugc, i_sponsored, i_image, i_type) if i >= 0]
         flag_cells = itemgetter(*present) if len(present) > 1 else (lambda c: (c[present[0]],))
@@ -704,7 +708,7 @@ class ParsedExport:
                     image = bools(cells[i_image])
                     is_image = parse_bool(cells[i_image]) if image is None else image
                 else:
-                    is_image = i_type >= 0 and cells[i_type] in _IMAGE_TYPE_CELLS
+                    is_image = i_type >= 0 and cells[i_type] in IMAGE_TYPE_CELLS
             bits = (
                 (not (nofollow or ugc or sponsored))
                 | nofollow << 1
@@ -724,7 +728,7 @@ class ParsedExport:
         source_of, domain_of = urls.url, urls.domain
         normal, query_is_normal = urls.normal, urls.query_is_normal
         domains_known = urls.domains.get
-        # Target cells already met on a kept row: (url, t_idx, crc).
+        # Target cells already met on a kept row: (url, t_idx, mix).
         ready_targets: dict[str, tuple[str, int, int]] = {}
         ready_target = ready_targets.get
         targets: dict[str, tuple[str, str, str]] = {}
@@ -866,14 +870,14 @@ class ParsedExport:
                     nofollow_count += 1
                 add_domain(source_domain)
                 if ready is None:
-                    t_idx, t_crc = known_target(target_url) or new_target(target_url)
+                    t_idx, t_mix = known_target(target_url) or new_target(target_url)
                     if assumed_url is None and len(ready_targets) < 200_000:
-                        ready_targets[raw] = (target_url, t_idx, t_crc)
+                        ready_targets[raw] = (target_url, t_idx, t_mix)
                 else:
-                    _, t_idx, t_crc = ready
+                    _, t_idx, t_mix = ready
                 if add_key is not None:
                     number = from_bytes(source_url.encode("utf-8", "surrogatepass"), "little")
-                    add_key(((number % prime1) << KEY_SHIFT | number % prime2) ^ t_crc)
+                    add_key(((number % prime1) << KEY_SHIFT | number % prime2) ^ t_mix)
                 if i_first >= 0:
                     cell = cells[i_first]
                     first = first_days.get(cell[:10])

@@ -304,11 +304,11 @@ class Stager:
             if type(r) is not Backlink:
                 self._other(r, merger)
                 continue
-            t_idx, t_crc = targets.get(r.target_url) or self._target(r.target_url)
+            t_idx, t_mix = targets.get(r.target_url) or self._target(r.target_url)
             f_idx = files.get((r.file, r.vendor))
             if f_idx is None:
                 f_idx = self._file_idx(r.file, r.vendor)
-            key_append(link_key(r.source_url, t_crc))
+            key_append(link_key(r.source_url, t_mix))
             batch.append(
                 (
                     r.source_url,
@@ -391,13 +391,13 @@ class Stager:
     def _add_merged(self, r: MergedBacklink) -> None:
         """Stage an already merged record (from a :class:`BacklinkMerger`)."""
         self._flush()
-        t_idx, t_crc = self.targets.get(r.target_url) or self._target(r.target_url)
+        t_idx, t_mix = self.targets.get(r.target_url) or self._target(r.target_url)
         file, line = r.origins[0] if r.origins else ("", 0)
         vendor = r.vendors[0] if r.vendors else ""
         f_idx = self.files.get((file, vendor))
         if f_idx is None:
             f_idx = self._file_idx(file, vendor)
-        self.keys.append(link_key(r.source_url, t_crc))
+        self.keys.append(link_key(r.source_url, t_mix))
         self.conn.execute(
             _INSERT_MERGED,
             (
