@@ -2,16 +2,20 @@
 
 An import first writes the link records it reads to a *stage*: a SQLite file
 of its own (no journal, no sync: it is thrown away after the import, so it
-never needs to survive a crash), one narrow row per record as the parser's
-row loop gives it (:meth:`~pipelines.backlinks.parsing.ParsedExport.stage_rows`:
-no record object per row), with the target URL and the file as small
-integers. The store then copies a stage into the ``backlinks`` table with one
-``INSERT ... SELECT`` (SQLite's own loop, no Python per row), which makes the
-backlinks columns of it, and merges the records whose key it has seen before
+never needs to survive a crash), one row per record with the ``backlinks``
+columns it makes, from the parser's row loop
+(:meth:`~pipelines.backlinks.parsing.ParsedExport.stage_rows`: no record
+object per row; the columns are made by the stage's INSERT), with the target
+URL and the file as small integers. The store then copies a stage into the
+``backlinks`` table with one ``INSERT ... SELECT`` (SQLite's own loop, no
+Python per row), adding the row's id, the target's id, vendors and origins,
+and merges the records whose key it has seen before
 (:mod:`pipelines.backlinks.store`).
 
 Large exports are read in *regions* (:meth:`BacklinkFile.regions`), each
-staged by :func:`stage_region` in a worker process; the store applies the
+staged by :func:`stage_region` in a worker process, where runs of plain lines
+are staged by columns (:mod:`pipelines.backlinks.columnar`, written in line
+order with the row loop's rows: the same stage); the store applies the
 stages in file order, so the result is the one a single process reading the
 files in order gives. A region's line numbers count from its first line
 (:attr:`RegionResult.region_lines` lets the store make them absolute).

@@ -16,20 +16,24 @@ Tables (additive to :mod:`pipelines.storedb`; the full reference is in
 How an import writes (memory stays flat however large the exports):
 
 1. link records are staged in private SQLite files
-   (:mod:`pipelines.backlinks.staging`) as plain rows, with a 64-bit hash of
-   each key (source URL, target URL); large exports are read in regions by
-   worker processes, one stage per region; referring domains and target
+   (:mod:`pipelines.backlinks.staging`) with the columns they make, with a
+   62-bit hash of each key (source URL, target URL); large exports are read in
+   regions by worker processes, one stage per region (runs of plain lines by
+   columns: :mod:`pipelines.backlinks.columnar`); referring domains and target
    pages, which are few, stay in memory;
 2. each stage, in reading order, is copied into the backlinks table by one
    ``INSERT ... SELECT``, leaving out the records whose key was seen before
    (the hashes, in sorted numpy arrays; keys already stored are found with the
-   store's unique index): those are copied to a repeats file;
+   store's unique index): those are copied to a repeats file, with the rows
+   they repeat as they are then (``bl_rep.h``);
 3. when every stage is in, the repeats are merged into the rows they repeat,
-   in reading order, after comparing the real keys: read in the order of
-   those rows, merged by :class:`_RowMerge` (the rules of
-   :func:`~pipelines.backlinks.merging.merge_records` on stored rows; a test
-   checks the two agree), in the workers, one part each, while this process
-   builds the key index; the merged rows then replace theirs.
+   in reading order, after comparing the real keys: the common pair (one
+   record, one row) by one SQL statement (:data:`_MERGE_PAIRS`), any other
+   read in the order of those rows and merged by :class:`_RowMerge` (both the
+   rules of :func:`~pipelines.backlinks.merging.merge_records` on stored rows;
+   tests check they agree), in the workers, one part each, from the repeats
+   file alone, while this process builds the key index; the merged rows then
+   replace theirs.
 
 An import is atomic: a failure leaves the store as it was. When the run has
 no backlinks yet (or ``replace``), or the import is large, the rows are
