@@ -111,7 +111,8 @@ FLAG_BITS: Final = (
 #: residues modulo these two primes (31 bits each) side by side, xor the target's
 #: :func:`target_mix`. A residue is a sum of bytes times powers of 256, which numpy
 #: computes for a whole column (columnar.url_keys) and Python for one URL.
-KEY_PRIMES: tuple[int, int] = (2_147_483_647, 2_147_483_629)
+KEY_PRIMES: tuple[int, int] = (2_147_483_587, 2_147_483_629)  # not 2**31 - 1: weights
+# of bytes 31 apart would be equal modulo a Mersenne prime (swapped bytes, same key)
 KEY_SHIFT: Final = 31
 _KEY_SPREAD: Final = 0x9E3779B97F4A7C15  # odd: spreads a crc32 over the key's bits
 _KEY_MASK: Final = (1 << 62) - 1

@@ -279,7 +279,8 @@ def clean_lines(delimiter: str) -> Callable[[str], int]:
     starts_badly, ends_badly = f'"{delimiter}', f'{delimiter}"'
 
     def lines_of(block: str) -> int:
-        if block[-1] != "\n" or block[0] in "\r\n" or "\x00" in block:
+        # A leading U+FEFF is taken for a byte-order mark by Arrow: not a plain run.
+        if block[-1] != "\n" or block[0] in "\r\n\ufeff" or "\x00" in block:
             return 0
         lines = block.count("\n")
         crlf = block[-2] == "\r"
@@ -303,6 +304,8 @@ def clean_lines(delimiter: str) -> Callable[[str], int]:
             or block.startswith(starts_badly)
             or f"\n{starts_badly}" in block
             or f"{ends_badly}{end}" in block
+            or block.startswith(f'"{end}')  # a line of one quote (the count above
+            or f'\n"{end}' in block  # misses it when it is first or last)
             or block.count('"') != 2 * (block.count(between) + lines)
         ):
             return 0

@@ -132,7 +132,7 @@ CREATE TABLE f (
 # source_domain, t_idx, anchor, flags, lost_date, first_seen, last_seen,
 # metric_name, metric_value, authority, file_idx, line; '' and -1 for missing
 # values: sqlite3 binds None through its adapter lookup, which is slower), in
-# the stage's column order. columnar.derived_columns makes the same from columns.
+# the stage's column order. columnar.record_columns makes the same from columns.
 _MADE: Final = (
     "?1, ?2, ?3, ?4, ?5, ?6, "
     + ", ".join(f"(?6 >> {bit}) & 1" for bit in range(len(FLAG_BITS)))
@@ -544,7 +544,8 @@ def stage_region(task: RegionTask) -> RegionResult:
         gc_paused(),
         BacklinkFile(task.path, name=task.file, region=task.region, skip=task.skip) as handle,
     ):
-        from pipelines.backlinks.columnar import RunRows  # noqa: PLC0415 - Arrow: workers only
+        # Arrow loads in the workers only (the crawl's process never stages a region).
+        from pipelines.backlinks.columnar import RunRows  # noqa: PLC0415
 
         rows = RunRows(handle, line_splitter(handle.delimiter))
         if task.part == 0:

@@ -1338,24 +1338,14 @@ class _Import:
         conn.execute("PRAGMA main.synchronous = FULL")
         return str(mode)
 
-    def _put_journal_back(self) -> bool:
+    def _put_journal_back(self) -> None:
         """The store's write-ahead log again, if this import changed it (and can
-        now: a connection opened meanwhile sets WAL itself when it opens).
-
-        Returns
-        -------
-        bool
-            Whether the store is in WAL mode: with a rollback journal, readers
-            keep a writer's commit waiting (the busy timeout), so nothing reads
-            the store from another process while this import writes.
-        """
+        now: a connection opened meanwhile sets WAL itself when it opens)."""
         conn = self.conn
         if self.restore_journal is not None and not conn.in_transaction:
             _try_journal_mode(conn, self.restore_journal)
             conn.execute(f"PRAGMA main.synchronous = {int(self.synchronous)}")
             self.restore_journal = None
-        (mode,) = conn.execute("PRAGMA main.journal_mode").fetchone()
-        return str(mode).lower() == "wal"
 
     def stage_path(self) -> str:
         """A new stage file's path."""
@@ -1537,9 +1527,7 @@ class _Import:
         # The new table is written. The workers merge from the repeats file while
         # this process indexes the table. Through a rollback journal (the store
         # to itself) the index and the merged rows are written through it too,
-        # each page once, and the log comes back when the import ends.
-        if self.restore_journal is None:
-            self._put_journal_back()
+        # each page once, and the log comes back when the import ends (_clean).
         if self.repeats:
             began_here = not conn.in_transaction
             if began_here:

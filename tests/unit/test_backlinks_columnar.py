@@ -14,6 +14,7 @@ did decide rows, so that it cannot pass with the columnar path never taken.
 from __future__ import annotations
 
 import codecs
+import csv
 import dataclasses
 import io
 import multiprocessing
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pytest
 
 from linkspider.urlnorm import UrlNormaliser
@@ -938,3 +941,85 @@ def test_the_first_line_read_as_cp1252_after_a_run_over_a_read_buffer(
     path = write_export(tmp_path / "export.csv", SEMRUSH, rows)
     found, _ = assert_same_both_ways(path, tmp_path, monkeypatch, region_bytes=region_bytes)
     assert sum(part["lines"][2] for part in found) == 2  # fallback_lines: the two
+
+
+# -- which blocks are plain -------------------------------------------------------------
+
+
+def _arrow_cells(text: str, width: int, delimiter: str) -> list[list[str]] | None:
+    """The rows Arrow's CSV reader gives a block (as ColumnarRows reads a run)."""
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(text.encode("utf-8", "surrogatepass")),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None  # a row of another width: the whole run goes back to the row loop
+    return [[row[name] for name in names] for row in table.to_pylist()]
+
+
+@pytest.mark.parametrize(
+    ("block", "delimiter"),
+    [
+        ('"\n"a","5"\n', ","),  # a first line of one quote
+        ('"a","5""\n"\n', ","),  # a last line of one quote (a cell ending '"' + line break)
+        ('"a"\t"b"\r\n"\r\n', "\t"),
+        ("\ufeff1,a\n2,b\n", ","),  # a leading U+FEFF: Arrow drops it as a byte-order mark
+        ('\ufeff"1","a"\n', ","),
+    ],
+)
+def test_blocks_a_csv_reader_would_read_otherwise_are_not_plain(block: str, delimiter: str) -> None:
+    assert reading.clean_lines(delimiter)(block) == 0
+
+
+def test_every_line_of_a_plain_block_is_read_alike_by_the_splitter_and_arrow() -> None:
+    # Random blocks of what a CSV writer writes, and of quote/delimiter/line-end soup:
+    # a block taken as plain must have every line read by the splitter, with the cells
+    # Arrow reads (the columns stage a run's rows from Arrow's cells, and give the rows
+    # they cannot decide back split by the splitter).
+    rng = random.Random(11)
+    alphabet = ["a", "b", '"', ",", "\n", "\r", " ", "\t", ";", "\ufeff"]
+    plain = 0
+    for _ in range(40_000):
+        delimiter = rng.choice([",", "\t", ";"])
+        width = rng.randint(1, 3)
+        end = rng.choice(["\n", "\r\n"])
+        if rng.random() < 0.5:
+            buffer = io.StringIO()
+            writer = csv_writer(buffer, delimiter, rng.choice([True, False]), end)
+            for _ in range(rng.randint(1, 4)):
+                writer.writerow(
+                    ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(width)]
+                )
+            text = buffer.getvalue()
+        else:
+            soup = [*alphabet[:4], delimiter]
+            text = "".join(
+                "".join(rng.choices(soup, k=rng.randint(0, 6))) + end
+                for _ in range(rng.randint(1, 4))
+            )
+        lines = reading.clean_lines(delimiter)(text)
+        if not lines:
+            continue
+        plain += 1
+        bodies = text.split("\n")[:-1]
+        assert len(bodies) == lines, repr(text)
+        split = reading.line_splitter(delimiter)
+        expected = [split(body + "\n") for body in bodies]
+        assert None not in expected, repr(text)
+        read = _arrow_cells(text, width, delimiter)
+        if read is not None:
+            assert read == expected, repr(text)
+    assert plain > 5_000  # the check passed enough blocks to mean something
+
+
+def csv_writer(buffer: io.StringIO, delimiter: str, quote_all: bool, end: str) -> Any:
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    return csv.writer(buffer, delimiter=delimiter, quoting=quoting, lineterminator=end)
