@@ -358,15 +358,18 @@ class ParsedExport:
         i_rel, i_follow = idx("rel", -1), idx("follow", -1)
 
         if style == "bool":
+            # A rel is reported when a rel column is there (the older Semrush
+            # layout may come without Nofollow, UGC and Sponsored).
+            rel_reported = i_nofollow >= 0 or i_ugc >= 0 or i_sponsored >= 0
 
             def read_bool(cells: Sequence[str]) -> tuple[bool, bool, bool, bool, bool]:
                 return (
-                    parse_bool(cells[i_nofollow]),
+                    i_nofollow >= 0 and parse_bool(cells[i_nofollow]),
                     i_ugc >= 0 and parse_bool(cells[i_ugc]),
                     i_sponsored >= 0 and parse_bool(cells[i_sponsored]),
                     (i_image >= 0 and parse_bool(cells[i_image]))
                     or (i_type >= 0 and cells[i_type].strip().lower() == "image"),
-                    True,
+                    rel_reported,
                 )
 
             return read_bool
@@ -683,9 +686,10 @@ class ParsedExport:
         i_alt = index.get("alt", -1)
         i_first = index.get("first_seen", -1)
         i_last = index.get("last_seen", -1)
-        # The common layout (Ahrefs, Semrush) is read inline; the others through a closure.
-        inline_flags = fmt.flags == "bool"
+        # The common layout (Ahrefs, Semrush: a Nofollow column) is read inline; the
+        # others through a closure.
         i_nofollow, i_ugc = index.get("nofollow", -1), index.get("ugc", -1)
+        inline_flags = fmt.flags == "bool" and i_nofollow >= 0
         i_sponsored, i_image, i_type = (
             index.get("sponsored", -1),
             index.get("image", -1),

@@ -193,6 +193,29 @@ def test_semrush_older_and_cp1252() -> None:
     ]
 
 
+def test_semrush_older_without_rel_columns_reports_no_rel() -> None:
+    # An older Semrush layout may come without Nofollow (and has no UGC or
+    # Sponsored): the rel is then not reported, and no other column is read as it
+    # (here the last one, "Lost link", says true).
+    header = "Page score,Page trust score,Source url,Target url,Anchor,First seen,Lost link"
+    rows = [
+        row.split(",")
+        for row in (
+            header,
+            "12,9,https://dir.example.info/shops,https://www.example.com/,Shop,2018-01-01,true",
+            "7,3,https://blog.example.info/a,https://www.example.com/,Kettles,2019-02-02,false",
+        )
+    ]
+    parsed = parse_backlinks(rows, file="older.csv", site=SITE)
+    assert parsed.format.key == "semrush-backlinks-older"
+    records = list(parsed)
+    assert [(r.followed, r.nofollow, r.rel_reported, r.lost) for r in records] == [
+        (True, False, False, True),
+        (True, False, False, False),
+    ]
+    assert parsed.report.nofollow == 0
+
+
 def test_moz_exports() -> None:
     _, inbound = parse("moz_inbound_links_preamble.csv")
     assert [(r.line, r.source_url, r.followed, r.metric_name, r.authority) for r in inbound] == [
