@@ -37,6 +37,7 @@ from pipelines.storedb import (
 from reports.config import EquityConfig
 from reports.equity import EquityModel, compute_equity
 from reports.graph import LEAK_KINDS, BacklinkVotes, SiteGraph, load_graph
+from tests.support.backlink_exports import AHREFS_HEADER, SEMRUSH_HEADER
 from tests.support.crawl import ROOT, StoreView, run_crawl
 from tests.support.equity_site import (
     CANONICAL_VARIANTS,
@@ -89,21 +90,6 @@ SUM_PRINTABLES = 4 * W["nav"] + 2 * W["content"] + 2 * W["footer"]
 #   archive: nav 4, content 2 old guides + 404 + blocked + external, footer 2
 SUM_ARCHIVE = 4 * W["nav"] + 5 * W["content"] + 2 * W["footer"]
 
-AHREFS_HEADER = [
-    "Referring page title", "Referring page URL", "Language", "Platform",
-    "Referring page HTTP code", "Domain rating", "UR", "Domain traffic", "Referring domains",
-    "Linked domains", "External links", "Page traffic", "Keywords", "Target URL",
-    "Left context", "Anchor", "Right context", "Redirect Chain URLs",
-    "Redirect Chain status codes", "Type", "Is spam", "Content", "Nofollow", "UGC",
-    "Sponsored", "Rendered", "Raw", "Lost status", "Drop reason", "Discovered status",
-    "First seen", "Last seen", "Lost", "Author", "Page type", "Page category",
-    "Links in group",
-]  # fmt: skip
-SEMRUSH_HEADER = [
-    "Page ascore", "Source title", "Source url", "Target url", "Anchor", "External links",
-    "Internal links", "Nofollow", "Sponsored", "Ugc", "Text", "Frame", "Form", "Image",
-    "Sitewide", "First seen", "Last seen", "New link", "Lost link",
-]  # fmt: skip
 
 #: Live followed votes (registrable domain -> authority) each guide should get.
 ROUTING_VOTES = {

@@ -39,6 +39,7 @@ from pipelines.backlinks.reading import read_backlinks
 from pipelines.backlinks.staging import RegionResult, RegionTask, stage_region
 from pipelines.backlinks.store import open_exports
 from pipelines.storedb import CrawlStore
+from tests.support.backlink_exports import AHREFS_HEADER, SEMRUSH_HEADER
 
 SITE = Site.from_urls(
     ["https://www.example.com/"], extra_hosts=["shop.example.com", "www.example.co.uk"]
@@ -46,21 +47,6 @@ SITE = Site.from_urls(
 assert SITE is not None
 TRACKING = UrlNormaliser().tracking_params
 
-AHREFS_HEADER = (
-    "Referring page title", "Referring page URL", "Language", "Platform",
-    "Referring page HTTP code", "Domain rating", "UR", "Domain traffic", "Referring domains",
-    "Linked domains", "External links", "Page traffic", "Keywords", "Target URL",
-    "Left context", "Anchor", "Right context", "Redirect Chain URLs",
-    "Redirect Chain status codes", "Type", "Is spam", "Content", "Nofollow", "UGC",
-    "Sponsored", "Rendered", "Raw", "Lost status", "Drop reason", "Discovered status",
-    "First seen", "Last seen", "Lost", "Author", "Page type", "Page category",
-    "Links in group",
-)  # fmt: skip
-SEMRUSH_HEADER = (
-    "Page ascore", "Source title", "Source url", "Target url", "Anchor", "External links",
-    "Internal links", "Nofollow", "Sponsored", "Ugc", "Text", "Frame", "Form", "Image",
-    "Sitewide", "First seen", "Last seen", "New link", "Lost link",
-)  # fmt: skip
 SEMRUSH_OLDER_HEADER = (
     "Page score", "Page trust score", "Source title", "Source url", "Target url", "Anchor",
     "External links", "Internal links", "Nofollow", "Text", "Frame", "Form", "Image",

@@ -26,23 +26,9 @@ import pytest
 from pipelines.backlinks import ImportResult, Site, import_backlinks, parsing, staging
 from pipelines.backlinks import store as store_module
 from pipelines.storedb import CrawlStore
+from tests.support.backlink_exports import AHREFS_HEADER, SEMRUSH_HEADER
 
 SITE = Site.from_urls(["https://www.example.com/"])
-AHREFS_HEADER = [
-    "Referring page title", "Referring page URL", "Language", "Platform",
-    "Referring page HTTP code", "Domain rating", "UR", "Domain traffic", "Referring domains",
-    "Linked domains", "External links", "Page traffic", "Keywords", "Target URL",
-    "Left context", "Anchor", "Right context", "Redirect Chain URLs",
-    "Redirect Chain status codes", "Type", "Is spam", "Content", "Nofollow", "UGC",
-    "Sponsored", "Rendered", "Raw", "Lost status", "Drop reason", "Discovered status",
-    "First seen", "Last seen", "Lost", "Author", "Page type", "Page category",
-    "Links in group",
-]  # fmt: skip
-SEMRUSH_HEADER = [
-    "Page ascore", "Source title", "Source url", "Target url", "Anchor", "External links",
-    "Internal links", "Nofollow", "Sponsored", "Ugc", "Text", "Frame", "Form", "Image",
-    "Sitewide", "First seen", "Last seen", "New link", "Lost link",
-]  # fmt: skip
 
 
 def links(rng: random.Random, count: int) -> list[tuple[str, str]]:
