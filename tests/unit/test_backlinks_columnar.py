@@ -20,6 +20,7 @@ import io
 import multiprocessing
 import random
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -1009,3 +1010,8 @@ def test_every_line_of_a_plain_block_is_read_alike_by_the_splitter_and_arrow() -
 def csv_writer(buffer: io.StringIO, delimiter: str, quote_all: bool, end: str) -> Any:
     quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
     return csv.writer(buffer, delimiter=delimiter, quoting=quoting, lineterminator=end)
+
+
+def test_the_whitespace_arrow_trims_is_what_str_strip_strips() -> None:
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1))
+    assert "".join(c for c in every if c.isspace()) == columnar.WHITESPACE
