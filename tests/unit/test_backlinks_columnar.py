@@ -964,6 +964,43 @@ def _arrow_cells(text: str, width: int, delimiter: str) -> list[list[str]] | Non
 )
 def test_blocks_a_csv_reader_would_read_otherwise_are_not_plain(block: str, delimiter: str) -> None:
     assert reading.clean_lines(delimiter)(block) == 0
+    assert reading._plain_lines_in_bytes(block, ord(delimiter)) == 0
+
+
+def test_the_check_on_bytes_decides_every_block_as_the_check_on_text() -> None:
+    # clean_lines checks long blocks on their UTF-8 bytes with NumPy, short ones with
+    # string methods: both must take and refuse the same blocks, whatever they hold
+    # (non-ASCII text, a lone surrogate, NUL, U+FEFF, stray line ends).
+    rng = random.Random(23)
+    alphabet = ["a", '"', ",", "\n", "\r", "\t", ";", "\ufeff", "\x00", "é", "字", "\ud800"]
+    decided = plain = 0
+    for _ in range(40_000):
+        delimiter = rng.choice([",", "\t", ";"])
+        end = rng.choice(["\n", "\r\n"])
+        if rng.random() < 0.5:
+            buffer = io.StringIO()
+            writer = csv_writer(buffer, delimiter, rng.choice([True, False]), end)
+            width = rng.randint(1, 3)
+            for _ in range(rng.randint(1, 5)):
+                writer.writerow(
+                    ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(width)]
+                )
+            text = buffer.getvalue()
+        else:
+            soup = [*alphabet[:5], delimiter]
+            text = "".join(
+                "".join(rng.choices(soup, k=rng.randint(0, 6))) + rng.choice([end, end, "\n"])
+                for _ in range(rng.randint(1, 5))
+            )
+        on_bytes = reading._plain_lines_in_bytes(text, ord(delimiter))
+        if on_bytes is None:  # overlapping '"<d>"': left to the text check
+            continue
+        decided += 1
+        on_text = reading._plain_lines_in_text(delimiter)(text)
+        assert on_bytes == on_text, repr(text)
+        plain += bool(on_text)
+    assert decided > 39_000
+    assert plain > 2_000
 
 
 def test_every_line_of_a_plain_block_is_read_alike_by_the_splitter_and_arrow() -> None:
