@@ -74,6 +74,7 @@ __all__ = [
     "link_key",
     "links_count",
     "stage_region",
+    "start_worker",
 ]
 
 # Flag bits of a staged record, in the order of FLAG_BITS (the backlinks columns they fill).
@@ -523,18 +524,16 @@ class RegionResult:
 _URLS: dict[tuple[str, ...], ExportUrls] = {}
 
 
-def release_memory() -> None:
-    """:func:`pipelines.backlinks.columnar.release_memory` (Arrow is loaded where used)."""
+def start_worker() -> None:
+    """Set up a worker process (the pool's initializer): malloc keeps the memory a
+    region frees for the next (:func:`pipelines.backlinks.columnar.keep_freed_memory`)."""
     from pipelines.backlinks import columnar  # noqa: PLC0415 - Arrow: workers only
 
-    columnar.release_memory()
+    columnar.keep_freed_memory()
 
 
 def stage_region(task: RegionTask) -> RegionResult:
     """Read one region of an export and stage its records (runs in a worker process)."""
-    # What the previous region freed goes back to the system first (its objects are
-    # gone only once it has returned): else a worker grew with every region.
-    release_memory()
     urls = _URLS.get(task.tracking_params)
     if urls is None:
         urls = _URLS[task.tracking_params] = ExportUrls(

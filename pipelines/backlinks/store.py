@@ -103,6 +103,7 @@ from pipelines.backlinks.staging import (
     gc_paused,
     links_count,
     stage_region,
+    start_worker,
 )
 from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.backlinks.values import METRIC_PREFERENCE
@@ -628,7 +629,9 @@ def _import_in_parallel(
                 for part, region in enumerate(regions)
             ]
         )
-    pool = ProcessPoolExecutor(workers, mp_context=_worker_context())
+    pool = ProcessPoolExecutor(
+        workers, mp_context=_worker_context(), initializer=start_worker
+    )
     run.pool = pool  # the workers merge repeated keys too
     reports: list[ImportReport] = []
     try:
