@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 STORE_FILENAME: Final = "crawl.sqlite"
+#: Page size of a new store (and of an import's work files): SQLite reads and writes a
+#: page per system call, and bulk work made half as many with 16 KiB as with 4 KiB.
+PAGE_SIZE: Final = 16384
 SCHEMA_VERSION: Final = 1
 
 #: Link positions, in the order of their integer codes in the store.
@@ -278,6 +281,8 @@ class CrawlStore:
             self.conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
+            if create:  # a new file takes it (an existing one keeps its own)
+                self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             _use_wal(self.conn, path)
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA temp_store=MEMORY")

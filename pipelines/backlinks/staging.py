@@ -59,6 +59,7 @@ from pipelines.backlinks.parsing import (
 )
 from pipelines.backlinks.reading import BacklinkFile, line_splitter
 from pipelines.backlinks.urls import ExportUrls, Site
+from pipelines.storedb import PAGE_SIZE
 
 if TYPE_CHECKING:  # imported where used: Arrow loads only in an import's workers
     from pipelines.backlinks.columnar import RunRows
@@ -270,6 +271,7 @@ class Stager:
         self._py_rows: list[tuple[Any, ...]] = []
         self._tables: list[Any] = []  # pyarrow Tables from ColumnarRows
         self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         self.conn.executescript(_SCHEMA)
         self.conn.execute("BEGIN")
         #: Target URL -> (t_idx, its target_mix), in the order first met.

@@ -107,7 +107,7 @@ from pipelines.backlinks.staging import (
 )
 from pipelines.backlinks.urls import ExportUrls, Site
 from pipelines.backlinks.values import METRIC_PREFERENCE
-from pipelines.storedb import CrawlStore
+from pipelines.storedb import PAGE_SIZE, CrawlStore
 
 __all__ = [
     "BACKLINK_COLUMNS",
@@ -629,9 +629,7 @@ def _import_in_parallel(
                 for part, region in enumerate(regions)
             ]
         )
-    pool = ProcessPoolExecutor(
-        workers, mp_context=_worker_context(), initializer=start_worker
-    )
+    pool = ProcessPoolExecutor(workers, mp_context=_worker_context(), initializer=start_worker)
     run.pool = pool  # the workers merge repeated keys too
     reports: list[ImportReport] = []
     try:
@@ -891,6 +889,7 @@ CREATE TEMP TABLE IF NOT EXISTS bl_skip (
 """
 #: The records of keys met before (bl_rep.r) and what merging them gives (m, n).
 _REPEATS_SCHEMA: Final = f"""
+PRAGMA bl_rep.page_size = {PAGE_SIZE};
 PRAGMA bl_rep.journal_mode = OFF;
 PRAGMA bl_rep.synchronous = OFF;
 CREATE TABLE bl_rep.r (
@@ -1098,6 +1097,7 @@ def merge_repeats(task: MergeTask) -> MergeResult:
     store), the results written to a file of their own."""
     conn = sqlite3.connect(task.result_path, isolation_level=None, timeout=60.0)
     try:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.executescript(_RESULT_SCHEMA.format(schema="main"))
