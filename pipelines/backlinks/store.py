@@ -1190,7 +1190,9 @@ def _merge(conn: sqlite3.Connection, out: str, table: str, task: MergeTask) -> M
         f"{', '.join(f'b.{c}' for c in _MERGE_COLUMNS[2:])} "
         f"FROM bl_rep.r r LEFT JOIN {table} b ON b.id = r.grp "
         "WHERE r.grp >= :low AND r.grp < :high "
-        f"{f'AND NOT coalesce({_PAIR}, 0) ' if SQL_PAIRS else ''}"
+        # The pairs merged above: their rows are in m, and no other record has their
+        # grp (a grp is one hash's row).
+        f"{f'AND r.grp NOT IN (SELECT id FROM {out}.m) ' if SQL_PAIRS else ''}"
         "ORDER BY r.grp, r.hash, r.seq",
         bounds,
     )
