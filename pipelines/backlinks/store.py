@@ -1100,6 +1100,9 @@ def merge_repeats(task: MergeTask) -> MergeResult:
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
+        # The pairs' values (_MERGE_PAIRS's v, tens of MiB) are materialized in
+        # memory rather than in a temporary file: a tenth off the merge.
+        conn.execute("PRAGMA temp_store = MEMORY")
         conn.executescript(_RESULT_SCHEMA.format(schema="main"))
         conn.execute("ATTACH DATABASE ? AS bl_rep", (task.repeats_path,))
         conn.execute("PRAGMA bl_rep.cache_size = -32768")
