@@ -1,7 +1,7 @@
 """Benchmark: read and merge a 1,000,000-row Ahrefs export and a 500,000-row Semrush export.
 
     python bench/backlinks.py [--ahrefs-rows N] [--semrush-rows N] [--overlap 0.3]
-                              [--workers N] [--keep] [--exports DIR]
+                              [--workers N] [--keep] [--exports DIR] [--repeat N]
 
 Generates the two exports in a temporary folder (Ahrefs in its "for Excel"
 form: UTF-16 LE with BOM, tab-separated, every field quoted; Semrush as UTF-8
@@ -18,7 +18,10 @@ import's own) with the importer's public entry point, and prints:
   store file (nothing when the import had the store to itself: it then
   writes through a rollback journal);
 * end to end (files on disk to rows in the store file), rows/s, CPU seconds
-  of the importing process and of the workers, and peak RSS of each.
+  of the importing process and of the workers, and peak RSS of each;
+* with ``--repeat N``, each import's figures and then the median, the
+  fastest and the slowest (this VM's speed moves by a third from one minute
+  to the next: one run says little).
 
 Prints figures, not pass/fail. Targets (issue 3): >= 100,000 rows/s end to
 end and peak RSS < 1 GB on a 2-core machine.
@@ -32,6 +35,7 @@ import json
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -189,8 +193,16 @@ def main() -> None:
     parser.add_argument(
         "--exports", type=Path, help="import the exports a run with --keep left in DIR"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="import N times, one after the other, and give the median (this VM's speed moves)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat takes a number of runs, 1 or more")
     if args.child:
         *files, store_dir = args.child
         print(json.dumps(run_import(files, store_dir, args.workers)))
@@ -213,14 +225,41 @@ def main() -> None:
     sizes = ", ".join(f"{p.name} {p.stat().st_size / 2**20:.0f} MiB" for p in (ahrefs, semrush))
     print(f"exports              {sizes}")
     workers = [] if args.workers is None else ["--workers", str(args.workers)]
-    child = subprocess.run(
-        [sys.executable, __file__, *workers, "--child", str(ahrefs), str(semrush),
-         str(folder / "run")],
-        check=True,
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    f = json.loads(child.stdout.strip().splitlines()[-1])
+    totals: list[float] = []
+    for run in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"-- run {run} of {args.repeat}")
+        shutil.rmtree(folder / "run", ignore_errors=True)
+        child = subprocess.run(
+            [sys.executable, __file__, *workers, "--child", str(ahrefs), str(semrush),
+             str(folder / "run")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        _print_run(figures)
+        totals.append(figures["total_s"])
+    if len(totals) > 1:
+        rows = figures["rows"]
+        ordered = sorted(totals)
+        print(
+            f"-- {len(totals)} runs: median {statistics.median(totals):.1f} s "
+            f"({rows / statistics.median(totals):,.0f} rows/s), fastest {ordered[0]:.1f} s, "
+            f"slowest {ordered[-1]:.1f} s; {sum(rows / t >= 100_000 for t in totals)} "
+            "at 100,000 rows/s or more"
+        )
+    if args.keep or args.exports:
+        shutil.rmtree(folder / "run", ignore_errors=True)
+        print(f"files kept in {folder}")
+    else:
+        for path in sorted(folder.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        folder.rmdir()
+
+
+def _print_run(f: dict[str, float]) -> None:
+    """One import's figures (what the child process measured)."""
     rows = f["rows"]
     print(f"rows read            {rows:,} ({f['kept']:,} kept)")
     print(f"merged backlinks     {f['merged']:,} ({f['multi_vendor']:,} seen by both vendors)")
@@ -239,13 +278,6 @@ def main() -> None:
         f"peak RSS             importing process {f['rss_main_mib']:.0f} MiB, "
         f"largest worker {f['rss_worker_mib']:.0f} MiB"
     )
-    if args.keep or args.exports:
-        shutil.rmtree(folder / "run", ignore_errors=True)
-        print(f"files kept in {folder}")
-    else:
-        for path in sorted(folder.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        folder.rmdir()
 
 
 if __name__ == "__main__":
