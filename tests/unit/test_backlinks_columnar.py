@@ -975,23 +975,7 @@ def test_the_check_on_bytes_decides_every_block_as_the_check_on_text() -> None:
     alphabet = ["a", '"', ",", "\n", "\r", "\t", ";", "\ufeff", "\x00", "é", "字", "\ud800"]
     decided = plain = 0
     for _ in range(40_000):
-        delimiter = rng.choice([",", "\t", ";"])
-        end = rng.choice(["\n", "\r\n"])
-        if rng.random() < 0.5:
-            buffer = io.StringIO()
-            writer = csv_writer(buffer, delimiter, rng.choice([True, False]), end)
-            width = rng.randint(1, 3)
-            for _ in range(rng.randint(1, 5)):
-                writer.writerow(
-                    ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(width)]
-                )
-            text = buffer.getvalue()
-        else:
-            soup = [*alphabet[:5], delimiter]
-            text = "".join(
-                "".join(rng.choices(soup, k=rng.randint(0, 6))) + rng.choice([end, end, "\n"])
-                for _ in range(rng.randint(1, 5))
-            )
+        text, delimiter, _ = _random_block(rng, alphabet, rows=5, soup=5, stray_ends=True)
         on_bytes = reading._plain_lines_in_bytes(text, ord(delimiter))
         if on_bytes is None:  # overlapping '"<d>"': left to the text check
             continue
@@ -1012,23 +996,7 @@ def test_every_line_of_a_plain_block_is_read_alike_by_the_splitter_and_arrow() -
     alphabet = ["a", "b", '"', ",", "\n", "\r", " ", "\t", ";", "\ufeff"]
     plain = 0
     for _ in range(40_000):
-        delimiter = rng.choice([",", "\t", ";"])
-        width = rng.randint(1, 3)
-        end = rng.choice(["\n", "\r\n"])
-        if rng.random() < 0.5:
-            buffer = io.StringIO()
-            writer = csv_writer(buffer, delimiter, rng.choice([True, False]), end)
-            for _ in range(rng.randint(1, 4)):
-                writer.writerow(
-                    ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(width)]
-                )
-            text = buffer.getvalue()
-        else:
-            soup = [*alphabet[:4], delimiter]
-            text = "".join(
-                "".join(rng.choices(soup, k=rng.randint(0, 6))) + end
-                for _ in range(rng.randint(1, 4))
-            )
+        text, delimiter, width = _random_block(rng, alphabet, rows=4, soup=4, stray_ends=False)
         lines = reading.clean_lines(delimiter)(text)
         if not lines:
             continue
@@ -1042,6 +1010,33 @@ def test_every_line_of_a_plain_block_is_read_alike_by_the_splitter_and_arrow() -
         if read is not None:
             assert read == expected, repr(text)
     assert plain > 5_000  # the check passed enough blocks to mean something
+
+
+def _random_block(
+    rng: random.Random, alphabet: Sequence[str], *, rows: int, soup: int, stray_ends: bool
+) -> tuple[str, str, int]:
+    """A random block and its delimiter and width: half the time what a CSV writer
+    writes of random cells, else a soup of the alphabet's first ``soup`` characters
+    and the delimiter, each line ended alike (or, with ``stray_ends``, now and then
+    by a bare newline)."""
+    delimiter = rng.choice([",", "\t", ";"])
+    width = rng.randint(1, 3)
+    end = rng.choice(["\n", "\r\n"])
+    if rng.random() < 0.5:
+        buffer = io.StringIO()
+        writer = csv_writer(buffer, delimiter, rng.choice([True, False]), end)
+        for _ in range(rng.randint(1, rows)):
+            writer.writerow(
+                ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(width)]
+            )
+        return buffer.getvalue(), delimiter, width
+    characters = [*alphabet[:soup], delimiter]
+    ends = [end, end, "\n"] if stray_ends else [end]
+    text = "".join(
+        "".join(rng.choices(characters, k=rng.randint(0, 6))) + rng.choice(ends)
+        for _ in range(rng.randint(1, rows))
+    )
+    return text, delimiter, width
 
 
 def csv_writer(buffer: io.StringIO, delimiter: str, quote_all: bool, end: str) -> Any:
