@@ -21,7 +21,7 @@ import hashlib
 import re
 import sqlite3
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,6 +73,7 @@ __all__ = [
     "priority_nodes",
     "short_title",
     "suggest_redirect",
+    "usual_spelling",
 ]
 
 Unit = Literal["share", "count", "score", "rank", "depth", "probability", "url", "text"]
@@ -1788,6 +1789,25 @@ def _as_pairs(ctx: _Context, rows: list[LinkRow]) -> tuple[np.ndarray, np.ndarra
     return u, v, followed
 
 
+def usual_spelling(anchors: Iterable[str]) -> str:
+    """The spelling a group of matching anchors is shown by: the most used one.
+
+    Parameters
+    ----------
+    anchors : iterable of str
+        The anchors as written (they normalise to one key, such as "click here").
+
+    Returns
+    -------
+    str
+        The most frequent stripped spelling; a tie goes to the first in code-point
+        order. The links' order in the store follows the crawl's, which varies from
+        run to run, so it must not decide the title.
+    """
+    counts = Counter(anchor.strip() for anchor in anchors)
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
 def _vague_anchors(ctx: _Context, by_vague: dict[str, list[LinkRow]]) -> list[Finding]:
     config = ctx.config
     into = "into priority pages" if ctx.reverse is not None else ""
@@ -1806,7 +1826,7 @@ def _vague_anchors(ctx: _Context, by_vague: dict[str, list[LinkRow]]) -> list[Fi
     scored.sort(key=lambda item: (-item[0], item[1]))
     findings = []
     for total, key, rows, u, v, carried in ctx.keep("vague_anchor", scored):
-        shown = rows[0].anchor.strip()
+        shown = usual_spelling(row.anchor for row in rows)
         linking = len({int(a) for a in u if a >= 0})
         order = np.lexsort((np.arange(len(rows)), -carried))
         pages = []
@@ -1977,7 +1997,7 @@ def _cannibalisation(
         if len(targets) < 2:
             continue
         mine = owner[key]
-        shown = rows[0].anchor.strip()
+        shown = usual_spelling(row.anchor for row in rows)
         ordered = sorted(targets, key=lambda b: (b != mine, -targets[b], b))
         findings.append(
             (

@@ -20,6 +20,7 @@ from reports.gaps import (
     finding_id,
     format_share,
     short_title,
+    usual_spelling,
 )
 from reports.gaps_config import GapsConfig
 from reports.graph import load_graph
@@ -430,6 +431,29 @@ def test_vague_anchors_rank_by_equity_into_priority_pages_not_by_count(tmp_path:
     assert vague[0].title.startswith("“Read more »” carries")
     carried = [facts(f)["Authority carried into priority pages"] for f in vague]
     assert carried == sorted(carried, reverse=True)
+
+
+@pytest.mark.parametrize("rare_on", ["/shop/a", "/guides/one", "/guides/"])
+def test_a_vague_anchor_is_shown_by_its_most_used_spelling_not_the_first_stored(
+    tmp_path: Path, rare_on: str
+) -> None:
+    # Wherever the rarer spelling sits in the store, it must not decide the title:
+    # the links' order follows the crawl's, which varies from run to run.
+    site = shop()
+    for path in ("/shop/a", "/guides/one", "/guides/"):
+        anchor = "Click here" if path == rare_on else "click here"
+        site._pages[site.url(path)].links.append(Link("/shop/b", anchor=anchor))
+    _, report = analyse(site, tmp_path, priority=[BASE + "/shop/b"])
+    (vague,) = report.of_kind("vague_anchor")
+    assert vague.title.startswith("“click here” carries")
+    assert vague.fix.startswith("Replace “click here” with")
+
+
+def test_usual_spelling_takes_the_most_used_form_and_breaks_ties_by_code_point() -> None:
+    assert usual_spelling(["Read more", " read more", "read more "]) == "read more"
+    assert usual_spelling(["click here", "Click here"]) == "Click here"
+    assert usual_spelling(["Click here", "click here"]) == "Click here"
+    assert usual_spelling(["  here  "]) == "here"
 
 
 def test_vague_anchors_without_priority_pages_rank_by_equity_carried(tmp_path: Path) -> None:
